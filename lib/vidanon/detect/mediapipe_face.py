@@ -1,0 +1,52 @@
+"""MediaPipe face detection (mediapipe 0.10.14 ``solutions.face_detection``, BlazeFace), a second,
+independent face detector family (the evaluation uses it when the anonymizer used CenterFace).
+
+``model_selection`` 0 = short range (faces within ~2 m), 1 = full range (up to ~5 m, the default here).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vidanon.detect._boxes import EMPTY, clip_boxes
+from vidanon.errors import BackendUnavailable
+
+INSTALL = ("pip install --no-deps mediapipe==0.10.14 (plus absl-py, attrs, flatbuffers, protobuf<5; "
+           "see requirements/)")
+
+
+def solutions():
+    try:
+        import mediapipe as mp
+        return mp.solutions
+    except (ImportError, AttributeError) as e:
+        raise BackendUnavailable(f"MediaPipe solutions are unavailable ({e}); {INSTALL}") from None
+
+
+class MediaPipeFace:
+    """Callable ``rgb -> (N, 5) float32 [x1, y1, x2, y2, score]``; use as a context manager or close()."""
+
+    def __init__(self, threshold: float = 0.5, model_selection: int = 1):
+        self._det = solutions().face_detection.FaceDetection(model_selection=model_selection,
+                                                             min_detection_confidence=threshold)
+        self.name = f"mediapipe-face:{'full' if model_selection else 'short'}"
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        res = self._det.process(np.ascontiguousarray(rgb))
+        if not res.detections:
+            return EMPTY.copy()
+        out = []
+        for d in res.detections:
+            b = d.location_data.relative_bounding_box
+            out.append([b.xmin * w, b.ymin * h, (b.xmin + b.width) * w, (b.ymin + b.height) * h, d.score[0]])
+        return clip_boxes(np.asarray(out), rgb.shape)
+
+    def close(self) -> None:
+        self._det.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
