@@ -26,7 +26,10 @@ def _commands():
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vidanon", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="vidanon",
+        description="vidanon: anonymize the people in videos and measure, with real models, "
+                    "how much identity leaks and how much utility survives.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for mod in _commands():
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=(mod.__doc__ or mod.HELP).strip(),

@@ -48,6 +48,7 @@ class Context:
     @classmethod
     def from_notebook(cls, params_path: str, stage: str, root: str = "..") -> "Context":
         """What a notebook's first code cell calls; ``root`` is the project root seen from notebooks/."""
+        _notebook_defaults()
         rootp = Path(root).resolve()
         pp = Path(params_path)
         if not pp.is_absolute():
@@ -128,6 +129,16 @@ class Context:
                 fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=fmt)
             first = first or p
         return first
+
+
+def _notebook_defaults() -> None:
+    """Plotly output that renders offline in the HTML export: plotly.js embedded once, no CDN."""
+    try:
+        import plotly.io as pio
+
+        pio.renderers.default = "notebook"
+    except ImportError:  # plotly is in the pinned environment; tolerate its absence elsewhere
+        pass
 
 
 def _has_tabulate() -> bool:

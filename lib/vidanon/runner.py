@@ -1,0 +1,186 @@
+"""Run the study: execute the numbered notebooks in order with papermill, render them to HTML.
+
+For each notebook ``notebooks/NN_<stage>.ipynb`` the runner injects ``params_path`` into the cell
+tagged ``parameters``, executes it (cwd = notebooks/, kernel ``python3``), and writes under
+``figures/<params name>/``: the executed notebook (``notebooks/NN_<stage>.ipynb``) and its HTML render
+(``NN_<stage>.html``); the notebook itself writes its figures and tables into ``NN_<stage>/``.
+
+A stage whose inputs are unchanged is skipped (logged as such): its key hashes the notebook, the
+params, the library's source and the keys of the stages before it. Outputs are written under a
+temporary name and renamed when complete; a failing notebook stops the run, naming the notebook,
+the cell and the error, and leaves earlier stages' outputs in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from vidanon import params as params_mod
+from vidanon.errors import VidanonError
+from vidanon.outputs import atomic_path, write_text
+
+log = logging.getLogger("vidanon.runner")
+
+KERNEL = "python3"
+
+
+class StageFailed(VidanonError):
+    """A notebook raised: the message names the notebook, the cell and the error."""
+
+
+@dataclass
+class StageResult:
+    stage: str
+    status: str  # "ran" | "skipped"
+    seconds: float
+    notebook: Path
+    html: Path
+
+
+def project_root() -> Path:
+    """The project root: the folder holding notebooks/ and params/ (the CWD, or above the package)."""
+    for cand in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        if (cand / "notebooks").is_dir() and (cand / "params").is_dir():
+            return cand
+    raise VidanonError("cannot find the project root (a folder with notebooks/ and params/); run from it")
+
+
+def notebooks(root: Path) -> list[Path]:
+    found = sorted(p for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if not found:
+        raise VidanonError(f"no numbered notebooks (NN_name.ipynb) in {root / 'notebooks'}")
+    return found
+
+
+def _tree_hash(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix in (".py", ".yaml", ".html", ".css"):
+            h.update(str(p.relative_to(folder)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _stage_key(nb: Path, params: params_mod.Params, lib_hash: str, previous: str) -> str:
+    h = hashlib.sha256()
+    h.update(nb.read_bytes())
+    h.update(params.section_hash().encode())
+    h.update(lib_hash.encode())
+    h.update(previous.encode())
+    return h.hexdigest()
+
+
+def _render_html(executed: Path, html: Path) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed, as_version=4)
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nb)
+    write_text(html, body)
+
+
+def _failure_message(nb: Path, err: Exception, kept: Path | None) -> str:
+    cell = getattr(err, "exec_count", None)
+    ename = getattr(err, "ename", type(err).__name__)
+    evalue = getattr(err, "evalue", str(err))
+    where = f" in cell [{cell}]" if cell is not None else ""
+    tail = f"\n  the executed notebook, with the traceback, is at {kept}" if kept else ""
+    return f"notebook {nb.name} failed{where}: {ename}: {evalue}{tail}"
+
+
+def run_stage(nb: Path, params_path: Path, out_nb: Path, html: Path) -> None:
+    """Execute one notebook with papermill into ``out_nb`` (atomically) and render ``html``."""
+    import papermill as pm
+
+    failed = out_nb.with_name(out_nb.stem + ".failed.ipynb")
+    failed.unlink(missing_ok=True)
+    with atomic_path(out_nb) as tmp:
+        try:
+            pm.execute_notebook(
+                str(nb), str(tmp), parameters={"params_path": str(params_path)},
+                kernel_name=KERNEL, cwd=str(nb.parent), progress_bar=False, log_output=False,
+            )
+        except Exception as e:
+            kept = None
+            if tmp.is_file() and tmp.stat().st_size:
+                os.replace(tmp, failed)
+                kept = failed
+            raise StageFailed(_failure_message(nb, e, kept)) from None
+    _render_html(out_nb, html)
+
+
+def run(params_path: str | Path, only: list[str] | None = None, force: bool = False,
+        root: Path | None = None) -> list[StageResult]:
+    """Execute the study's notebooks for a params file; returns what ran and what was skipped.
+
+    ``only``: stage numbers or names (e.g. ["03", "05_quality"]) to run; others are left as they are.
+    ``force``: run even when the inputs are unchanged.
+    """
+    root = root or project_root()
+    params_path = Path(params_path).resolve()
+    params = params_mod.load(params_path)  # validation before any work
+    _check_inputs(params)
+    figures = params.figures_dir(root)
+    stamps = params.work_dir(root) / "stamps"
+    lib_hash = _tree_hash(Path(__file__).resolve().parent)
+    wanted = {o.split("_")[0].zfill(2) for o in only} if only else None
+
+    results: list[StageResult] = []
+    previous = ""
+    t_run = time.perf_counter()
+    for nb in notebooks(root):
+        stage = nb.stem
+        key = _stage_key(nb, params, lib_hash, previous)
+        previous = key
+        out_nb = figures / "notebooks" / nb.name
+        html = figures / f"{stage}.html"
+        stamp = stamps / f"{stage}.json"
+        if wanted is not None and stage[:2] not in wanted:
+            continue
+        if not force and stamp.is_file() and out_nb.is_file() and html.is_file():
+            if json.loads(stamp.read_text()).get("key") == key:
+                log.info("%s: inputs unchanged, skipped (use --force to run it)", stage)
+                results.append(StageResult(stage, "skipped", 0.0, out_nb, html))
+                continue
+        log.info("%s: running", stage)
+        t0 = time.perf_counter()
+        run_stage(nb, params_path, out_nb, html)
+        dt = time.perf_counter() - t0
+        write_text(stamp, json.dumps({"key": key, "seconds": round(dt, 1), "finished": time.time()}))
+        log.info("%s: done in %.1f s", stage, dt)
+        results.append(StageResult(stage, "ran", dt, out_nb, html))
+    _write_run_record(params, root, results, time.perf_counter() - t_run)
+    return results
+
+
+def _check_inputs(params: params_mod.Params) -> None:
+    """Every clip must be available (downloaded and hash-checked) before the first notebook starts."""
+    from vidanon import data
+
+    for clip in params.clips:
+        data.clip_path(clip)
+
+
+def _write_run_record(params, root: Path, results: list[StageResult], seconds: float) -> None:
+    # ru_maxrss of children: the largest kernel process (kilobytes on Linux)
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    record = {
+        "params": params.name,
+        "wall_seconds": round(seconds, 1),
+        "peak_kernel_rss_mb": round(peak_kb / 1024, 1),
+        "stages": {r.stage: {"status": r.status, "seconds": round(r.seconds, 1)} for r in results},
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+    write_text(params.work_dir(root) / "run.json", json.dumps(record, indent=2))
