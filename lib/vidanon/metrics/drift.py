@@ -1,0 +1,62 @@
+"""Identity drift of one track: how its embedding moves over time, as pure array functions.
+
+Embeddings are (T, D) float arrays, one row per frame of the track in time order, L2-normalized
+(as every vidanon embedder returns them); rows of NaN mark frames without an embedding (e.g. no
+face visible). Distances are cosine distances ``1 - cos`` in [0, 2]: 0 = same direction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine distance of two (N, D) arrays (or a (D,) row broadcast); NaN rows give NaN."""
+    a = np.atleast_2d(np.asarray(a, dtype=np.float64))
+    b = np.atleast_2d(np.asarray(b, dtype=np.float64))
+    na = np.linalg.norm(a, axis=1)
+    nb = np.linalg.norm(b, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = (a * b).sum(axis=1) / (na * nb)
+    return np.clip(1.0 - cos, 0.0, 2.0)
+
+
+def drift_curves(anonymized: np.ndarray, original: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per-frame distances of a track's anonymized embeddings (T, D).
+
+    Returns ``to_first`` (to the first frame that has an embedding), ``to_previous`` (to the last
+    earlier frame that has one; NaN for the first) and, when ``original`` (T, D) is given,
+    ``to_original`` (to the same frame's original crop). All (T,) arrays.
+    """
+    x = np.asarray(anonymized, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"expected (T, D) embeddings, got shape {x.shape}")
+    t = len(x)
+    ok = ~np.isnan(x).any(axis=1)
+    out = {"to_first": np.full(t, np.nan), "to_previous": np.full(t, np.nan)}
+    idx = np.flatnonzero(ok)
+    if idx.size:
+        out["to_first"][idx] = cosine_distance(x[idx], x[idx[0]])
+        if idx.size > 1:
+            out["to_previous"][idx[1:]] = cosine_distance(x[idx[1:]], x[idx[:-1]])
+    if original is not None:
+        o = np.asarray(original, dtype=np.float64)
+        if o.shape != x.shape:
+            raise ValueError(f"original embeddings {o.shape} do not match the anonymized {x.shape}")
+        out["to_original"] = cosine_distance(x, o)
+    return out
+
+
+def identity_switches(to_previous: np.ndarray, threshold: float) -> int:
+    """Number of frame-to-frame jumps larger than ``threshold`` (cosine distance); NaNs are skipped."""
+    d = np.asarray(to_previous, dtype=np.float64)
+    return int(np.sum(d[~np.isnan(d)] > threshold))
+
+
+def summarize(values: np.ndarray) -> dict[str, float]:
+    """Mean, 95th percentile and count of the non-NaN values (NaN statistics when there are none)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if not v.size:
+        return {"mean": float("nan"), "p95": float("nan"), "n": 0}
+    return {"mean": float(v.mean()), "p95": float(np.percentile(v, 95)), "n": int(v.size)}

@@ -1,0 +1,102 @@
+"""Full-reference image quality: PSNR and SSIM, on the whole frame or inside / outside a region mask.
+
+Images are arrays of the same shape, (H, W) or (H, W, C); ``data_range`` is always explicit (255 for
+uint8 frames, 1.0 for floats in [0, 1]). SSIM follows Wang et al. (2004) as scikit-image implements
+it with ``gaussian_weights=True, sigma=1.5, use_sample_covariance=False``. A region mask is a bool
+(H, W) array; the masked means use the same pixels as scikit-image's own mean (a border of half the
+window is left out), so an all-True mask gives exactly ``skimage.metrics.structural_similarity``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage.metrics import structural_similarity
+
+# Wang et al.'s settings (REFERENCE.md section 3)
+SSIM_SIGMA = 1.5
+_TRUNCATE = 3.5  # scikit-image's Gaussian truncation: window 11 at sigma 1.5
+SSIM_PAD = (2 * int(_TRUNCATE * SSIM_SIGMA + 0.5) + 1 - 1) // 2
+
+
+def _check_pair(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    if mask is not None and mask.shape != a.shape[:2]:
+        raise ValueError(f"mask shape {mask.shape} does not match the image's {a.shape[:2]}")
+
+
+def mse(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Mean squared difference over all channels (over ``mask`` pixels when given; NaN if empty)."""
+    _check_pair(a, b, mask)
+    d = (np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)) ** 2
+    if d.ndim == 3:
+        d = d.mean(axis=2)
+    if mask is not None:
+        d = d[mask]
+    return float(d.mean()) if d.size else float("nan")
+
+
+def psnr(a: np.ndarray, b: np.ndarray, data_range: float, mask: np.ndarray | None = None) -> float:
+    """Peak signal-to-noise ratio in dB, ``10 log10(data_range**2 / MSE)``.
+
+    Identical images give ``inf``; an empty mask gives NaN. Equals
+    ``skimage.metrics.peak_signal_noise_ratio`` when ``mask`` is None.
+    """
+    m = mse(a, b, mask)
+    if np.isnan(m):
+        return float("nan")
+    if m == 0:
+        return float("inf")
+    return float(10.0 * np.log10(data_range ** 2 / m))
+
+
+def ssim_map(a: np.ndarray, b: np.ndarray, data_range: float) -> np.ndarray:
+    """Per-pixel SSIM (H, W) with Wang's settings, averaged over channels for colour images."""
+    _check_pair(a, b, None)
+    channel_axis = 2 if a.ndim == 3 else None
+    _, full = structural_similarity(
+        np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), data_range=data_range,
+        channel_axis=channel_axis, gaussian_weights=True, sigma=SSIM_SIGMA,
+        use_sample_covariance=False, full=True)
+    return full.mean(axis=2) if full.ndim == 3 else full
+
+
+def ssim(a: np.ndarray, b: np.ndarray, data_range: float, mask: np.ndarray | None = None) -> float:
+    """Mean SSIM in [-1, 1] (1 = identical), over ``mask`` pixels when given (NaN if none are left
+    after the border of half a window is excluded)."""
+    _check_pair(a, b, mask)
+    s = ssim_map(a, b, data_range)
+    keep = np.zeros(s.shape, dtype=bool)
+    p = SSIM_PAD
+    keep[p:s.shape[0] - p, p:s.shape[1] - p] = True
+    if mask is not None:
+        keep &= mask
+    return float(s[keep].mean()) if keep.any() else float("nan")
+
+
+def region_quality(original: np.ndarray, anonymized: np.ndarray, region: np.ndarray | None,
+                   data_range: float = 255.0) -> dict[str, float]:
+    """PSNR (dB) and SSIM on the whole frame, inside and outside ``region`` (bool (H, W)).
+
+    Outside the region is the background an anonymizer should leave intact (high is good); inside
+    is what it changed (low means it changed a lot). With ``region`` None the in/out values are NaN.
+    """
+    s = ssim_map(original, anonymized, data_range)
+    keep = np.zeros(s.shape, dtype=bool)
+    p = SSIM_PAD
+    keep[p:s.shape[0] - p, p:s.shape[1] - p] = True
+
+    def mean_over(m):
+        m = keep & m
+        return float(s[m].mean()) if m.any() else float("nan")
+
+    out = {"psnr": psnr(original, anonymized, data_range), "ssim": mean_over(np.ones_like(keep))}
+    if region is None:
+        out.update(psnr_in=float("nan"), psnr_out=float("nan"), ssim_in=float("nan"), ssim_out=float("nan"))
+    else:
+        region = np.asarray(region, dtype=bool)
+        _check_pair(original, anonymized, region)
+        out.update(psnr_in=psnr(original, anonymized, data_range, region),
+                   psnr_out=psnr(original, anonymized, data_range, ~region),
+                   ssim_in=mean_over(region), ssim_out=mean_over(~region))
+    return out
