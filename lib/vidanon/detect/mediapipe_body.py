@@ -10,23 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from vidanon.detect._boxes import crop_box
-from vidanon.detect.mediapipe_face import solutions
+from vidanon.detect.mediapipe_face import Closing, solutions
 
 N_JOINTS = 33
 
 
-class _Closing:
-    def close(self) -> None:
-        self._model.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class Segmenter(_Closing):
+class Segmenter(Closing):
     """``seg(rgb, boxes) -> (N, H, W) bool``: the person pixels of each box (mask is zero outside it).
 
     ``threshold``: the segmentation probability above which a pixel is a person (0..1);
@@ -56,7 +45,7 @@ class Segmenter(_Closing):
         return out
 
 
-class Pose(_Closing):
+class Pose(Closing):
     """``pose(rgb, boxes) -> (N, 33, 3) float32``: x, y in frame pixels and visibility in [0, 1] per
     MediaPipe joint; a person where no pose is found gets NaN x, y and visibility 0."""
 

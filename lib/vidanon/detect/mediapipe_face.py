@@ -23,17 +23,30 @@ def solutions():
         raise BackendUnavailable(f"MediaPipe solutions are unavailable ({e}); {INSTALL}") from None
 
 
-class MediaPipeFace:
+class Closing:
+    """Context manager / ``close()`` for wrappers of a MediaPipe solution held in ``self._model``."""
+
+    def close(self) -> None:
+        self._model.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class MediaPipeFace(Closing):
     """Callable ``rgb -> (N, 5) float32 [x1, y1, x2, y2, score]``; use as a context manager or close()."""
 
     def __init__(self, threshold: float = 0.5, model_selection: int = 1):
-        self._det = solutions().face_detection.FaceDetection(model_selection=model_selection,
+        self._model = solutions().face_detection.FaceDetection(model_selection=model_selection,
                                                              min_detection_confidence=threshold)
         self.name = f"mediapipe-face:{'full' if model_selection else 'short'}"
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         h, w = rgb.shape[:2]
-        res = self._det.process(np.ascontiguousarray(rgb))
+        res = self._model.process(np.ascontiguousarray(rgb))
         if not res.detections:
             return EMPTY.copy()
         out = []
@@ -41,12 +54,3 @@ class MediaPipeFace:
             b = d.location_data.relative_bounding_box
             out.append([b.xmin * w, b.ymin * h, (b.xmin + b.width) * w, (b.ymin + b.height) * h, d.score[0]])
         return clip_boxes(np.asarray(out), rgb.shape)
-
-    def close(self) -> None:
-        self._det.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
