@@ -115,6 +115,8 @@ class QualitySection(Section):
     perceptual: Literal["auto", "lpips-alex", "mobilenet-feature", "none"] = Field(
         "auto", description="'auto': LPIPS(alex) when its backbone is available, else the named proxy."
     )
+    lpips_backbone: str | None = Field(
+        None, description="Path of torchvision's alexnet-owt-7be5be79.pth for LPIPS (else weights dir / torch hub cache).")
     frame_stride: int = Field(1, ge=1)
 
 
@@ -123,11 +125,22 @@ class ActionSection(Section):
     config: str | None = Field(None, description="MMAction2 config inside the wheel, e.g. 'recognition/tsn/...py'.")
     checkpoint: str | None = Field(None, description="Weights name, path or URL (hash-checked).")
     checkpoint_sha256: str | None = None
-    labels: str | None = Field(None, description="Label-map file of the checkpoint's classes.")
+    labels: str | None = Field(None, description="Label-map file of the checkpoint's classes (name or path).")
+    view: Literal["val", "test"] = Field(
+        "val", description="'val': the config's single-view pipeline (CPU-friendly); 'test': its multi-view one.")
+    top_k: int = Field(5, ge=1, description="Top-k reported per clip.")
 
 
 class UtilitySection(Section):
-    pck_thresholds: list[float] = Field(default_factory=lambda: [0.05, 0.1])
+    pck_thresholds: list[float] = Field(default_factory=lambda: [0.05, 0.1],
+                                        description="PCK thresholds, as fractions of the person box size.")
+    frame_stride: int = Field(1, ge=1, description="Evaluate every n-th frame (motion is measured per step).")
+    iou_threshold: float = Field(0.5, gt=0, le=1, description="Detection matching IoU (original vs anonymized).")
+    face_methods: list[str] = Field(
+        default_factory=lambda: ["deepprivacy2-face", "deepprivacy2-body", "deepprivacy2"],
+        description="Anonymizer keys meant to keep faces detectable (face detection preservation is "
+                    "reported for these and 'original' only).")
+    bootstrap: int = Field(1000, ge=0, description="Bootstrap resamples (over person tracks) for the CIs.")
     action: ActionSection = ActionSection()
 
 
