@@ -109,6 +109,10 @@ class DriftSection(Section):
     embedder: str = "osnet_x0_25_msmt17"
     switch_threshold: float = Field(0.3, gt=0, description="Cosine-distance jump counted as an identity switch.")
     trajectory_projection: Literal["pca", "tsne"] = "pca"
+    face_embedder: str | None = Field(
+        "dlib_face", description="Face embedding for drift where a face is visible (None: body only).")
+    max_pairs: int | None = Field(
+        150, ge=1, description="Warping error: at most this many evenly spaced frame pairs (t, t+1) per clip.")
 
 
 class QualitySection(Section):
@@ -118,6 +122,8 @@ class QualitySection(Section):
     lpips_backbone: str | None = Field(
         None, description="Path of torchvision's alexnet-owt-7be5be79.pth for LPIPS (else weights dir / torch hub cache).")
     frame_stride: int = Field(1, ge=1)
+    max_frames: int | None = Field(
+        150, ge=1, description="At most this many evenly spaced frames per clip (None: every frame_stride-th).")
 
 
 class ActionSection(Section):
