@@ -43,20 +43,6 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     return np.asarray(keep, dtype=np.int64)
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in ``a`` (N, >=4) with every box in ``b`` (M, >=4): (N, M) in [0, 1]."""
-    a = np.asarray(a, dtype=np.float64)[:, :4].reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64)[:, :4].reshape(-1, 4)
-    xx1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    yy1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    xx2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    yy2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(xx2 - xx1, 0, None) * np.clip(yy2 - yy1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
 def clip_boxes(dets: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Clip x1, y1, x2, y2 to an image of ``shape`` (H, W); returns float32 (N, 5)."""
     out = np.asarray(dets, dtype=np.float32).reshape(-1, 5).copy()

@@ -1,0 +1,238 @@
+"""Person crops as a re-identification data set (Market-1501 names) and their manifest.
+
+For every clip, the "original" (the clip's source frames) and each anonymized version
+(``work/<run>/anonymized/<method>/<clip>.mp4``, frames t = 0..n-1 of the clip) give crops in two modes:
+
+- ``aligned``: the boxes of the ORIGINAL frame's tracks (scene persons, detected or interpolated)
+  are cut from the original and from the anonymized frame alike, so the pairing is exact;
+- ``independent``: persons are detected again on each anonymized frame (the params' person
+  detector) and matched one-to-one (IoU >= 0.5) to the original's boxes of that frame: a matched
+  detection is cut with its own box and keeps the original track's identity; the fraction found is
+  the detection recall. For the "original" itself the re-detection equals the scene's detections.
+
+Both modes use the same sampled (frame, track) pairs: every ``crops.stride``-th frame, boxes at least
+``crops.min_height`` pixels high, at most ``crops.max_per_track`` evenly spaced crops per track.
+
+Names follow Market-1501, ``{pid:04d}_c{cam}s{seq}_{frame:06d}_{k:02d}.jpg``: ``cam`` = index of the
+clip in ``params.clips`` + 1, ``seq`` = time segment of ``crops.segment_seconds`` + 1, ``frame`` = the
+clip frame, ``k`` = index among crops of the same pid, cam, seq and frame. The manifest's ``camid`` is
+``cam * 1000 + seq`` (one value per clip and segment). Persons not in the ground truth (pid -1) are
+kept with Market-1501's junk label ``-1`` in the name: evaluation across clips leaves them out; within
+a clip their ``track_id`` still tells them apart.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from vidanon.errors import DataError
+
+MANIFEST_COLUMNS = ["clip", "method", "mode", "frame", "track_id", "pid", "camid",
+                    "x1", "y1", "x2", "y2", "path"]
+RECALL_COLUMNS = ["clip", "method", "n_original", "n_detected", "n_matched", "recall", "mean_iou"]
+ORIGINAL = "original"
+MARKET_RE = re.compile(r"^(-1|\d{4})_c(\d+)s(\d+)_(\d{6})_(\d{2})\.jpg$")
+
+
+def market_name(pid: int, cam: int, seq: int, frame: int, k: int) -> str:
+    """Market-1501 file name; pid -1 (not in the ground truth) is written ``-1`` as Market's junk."""
+    head = "-1" if pid < 0 else f"{pid:04d}"
+    return f"{head}_c{cam}s{seq}_{frame:06d}_{k:02d}.jpg"
+
+
+def parse_market_name(name: str) -> dict:
+    """``{pid, cam, seq, frame, k}`` of a Market-1501 file name; ValueError naming it otherwise."""
+    m = MARKET_RE.match(Path(name).name)
+    if not m:
+        raise ValueError(f"{name}: not a Market-1501 name ({{pid:04d}}_c{{cam}}s{{seq}}_{{frame:06d}}_{{k:02d}}.jpg)")
+    pid, cam, seq, frame, k = m.groups()
+    return {"pid": int(pid), "cam": int(cam), "seq": int(seq), "frame": int(frame), "k": int(k)}
+
+
+def segment_of(t: np.ndarray | int, fps: float, segment_seconds: float) -> np.ndarray:
+    """0-based time segment of clip frame(s) ``t`` (segments of ``segment_seconds`` at ``fps``)."""
+    length = max(1, int(round(segment_seconds * (fps or 1.0))))
+    return np.asarray(t) // length
+
+
+def cut_crop(rgb: np.ndarray, box, pad: float, size: tuple[int, int]) -> np.ndarray:
+    """The box (padded by ``pad`` x its width/height on each side, clipped to the frame) resized to
+    ``size`` = (height, width). ValueError for a box with no pixels inside the frame."""
+    from vidanon.detect._boxes import crop_box
+
+    crop, _, _ = crop_box(rgb, box, pad)
+    if crop.shape[0] < 1 or crop.shape[1] < 1:
+        raise ValueError(f"box {list(np.round(box[:4], 1))} has no pixels inside the {rgb.shape[1]}x{rgb.shape[0]} frame")
+    return cv2.resize(crop, (size[1], size[0]), interpolation=cv2.INTER_AREA if crop.shape[0] > size[0]
+                      else cv2.INTER_LINEAR)
+
+
+def select_boxes(persons: pd.DataFrame, stride: int, min_height: int, max_per_track: int) -> pd.DataFrame:
+    """The (frame, track) boxes to crop: detected or interpolated (never carried), tracked, on every
+    ``stride``-th clip frame, at least ``min_height`` px high and wider than 0 px, and at most
+    ``max_per_track`` per track, evenly spaced in time."""
+    p = persons[persons["source"].isin(["detected", "interpolated"]) & (persons["track_id"] >= 0)]
+    p = p[(p["frame"] % stride == 0) & ((p["y2"] - p["y1"]) >= min_height) & ((p["x2"] - p["x1"]) > 0)]
+    p = p.sort_values(["track_id", "frame"]).drop_duplicates(["frame", "track_id"])
+    keep = []
+    for _, g in p.groupby("track_id"):
+        idx = np.unique(np.linspace(0, len(g) - 1, min(len(g), max_per_track)).round().astype(int))
+        keep.append(g.iloc[idx])
+    return pd.concat(keep).sort_values(["frame", "track_id"]) if keep else p.iloc[0:0]
+
+
+def _frames(clip, method: str, path: Path | None, stride: int):
+    """Yield (t, rgb) of the clip's frames (original) or of an anonymized video, checking its length."""
+    from vidanon.video import probe, read_frames
+
+    if method == ORIGINAL:
+        yield from clip.frames(stride)
+        return
+    if not path.is_file():
+        raise DataError(f"{path}: the anonymized video of clip {clip.id!r} by method {method!r} does not "
+                        "exist; run the anonymization stage (01_anonymize) first")
+    n = probe(path).n_frames
+    if n != clip.n_frames:
+        raise DataError(f"{path}: {n} frames, but clip {clip.id!r} has {clip.n_frames}; an anonymized "
+                        "video must hold exactly the clip's frames (re-run 01_anonymize)")
+    yield from read_frames(path, 0, clip.n_frames, stride)
+
+
+def crop_clip(clip, scene, clip_index: int, method: str, video_path: Path | None, crops, out_dir: Path,
+              detector=None, modes=("aligned", "independent")) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Crops of one clip in one version (``method``; ``"original"`` reads the clip itself).
+
+    ``crops`` is ``params.crops``; ``detector`` (for independent mode on anonymized videos) a person
+    detector; files go to ``out_dir/<method>/<mode>/<clip>/``. Returns (manifest rows, recall row)
+    with ``path`` relative to ``out_dir``.
+    """
+    from vidanon.metrics.detection import match_boxes
+
+    sel = select_boxes(scene.persons, crops.stride, crops.min_height, crops.max_per_track)
+    ref = scene.persons[(scene.persons["source"] == "detected") & (scene.persons["track_id"] >= 0)]
+    wanted = {t: g for t, g in sel.groupby("frame")}
+    refs = {t: g for t, g in ref[ref["frame"] % crops.stride == 0].groupby("frame")}
+    for mode in modes:
+        shutil.rmtree(out_dir / method / mode / clip.id, ignore_errors=True)
+    rows, counts, n_bad = [], np.zeros(3, dtype=int), 0
+    iou_sum = 0.0
+    cam = clip_index + 1
+    for t, rgb in _frames(clip, method, video_path, crops.stride):
+        r = refs.get(t)
+        found = {}  # track_id -> box re-detected on this frame
+        if "independent" in modes and r is not None:
+            if method == ORIGINAL or detector is None:
+                dets = r[["x1", "y1", "x2", "y2"]].to_numpy(float)
+            else:
+                dets = detector(rgb)[:, :4]
+            ri, di, iou = match_boxes(r[["x1", "y1", "x2", "y2"]].to_numpy(float), dets, 0.5)
+            counts += (len(r), len(dets), len(ri))
+            iou_sum += float(iou.sum())
+            found = {int(r["track_id"].iloc[i]): dets[j] for i, j in zip(ri, di)}
+        w = wanted.get(t)
+        if w is None:
+            continue
+        seq = int(segment_of(t, clip.fps, crops.segment_seconds)) + 1
+        k_of: dict[int, int] = {}
+        for row in w.itertuples():
+            pid = int(scene.pids.get(int(row.track_id), -1))
+            k = k_of[pid] = k_of.get(pid, -1) + 1
+            boxes = {"aligned": np.array([row.x1, row.y1, row.x2, row.y2])}
+            if int(row.track_id) in found:
+                boxes["independent"] = found[int(row.track_id)]
+            for mode, box in boxes.items():
+                if mode not in modes:
+                    continue
+                try:
+                    crop = cut_crop(rgb, box, crops.pad, tuple(crops.size))
+                except ValueError as e:
+                    n_bad += 1
+                    warnings.warn(f"clip {clip.id!r} frame {t}: {e}; skipped")
+                    continue
+                rel = Path(method) / mode / clip.id / market_name(pid, cam, seq, t, k)
+                (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+                if not cv2.imwrite(str(out_dir / rel), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR),
+                                   [cv2.IMWRITE_JPEG_QUALITY, 95]):
+                    raise DataError(f"{out_dir / rel}: could not write the crop")
+                rows.append((clip.id, method, mode, t, int(row.track_id), pid, cam * 1000 + seq,
+                             *map(float, box[:4]), str(rel)))
+    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS) if rows else empty_manifest()
+    n_ref, n_det, n_match = (int(c) for c in counts)
+    recall = pd.DataFrame([(clip.id, method, n_ref, n_det, n_match, n_match / n_ref if n_ref else np.nan,
+                            iou_sum / n_match if n_match else np.nan)], columns=RECALL_COLUMNS)
+    return manifest.astype({"frame": "int64", "track_id": "int64", "pid": "int64", "camid": "int64"}), recall
+
+
+def empty_manifest() -> pd.DataFrame:
+    df = pd.DataFrame({c: pd.Series(dtype="object") for c in MANIFEST_COLUMNS})
+    return df.astype({c: "int64" for c in ("frame", "track_id", "pid", "camid")} |
+                     {c: "float64" for c in ("x1", "y1", "x2", "y2")})
+
+
+def anonymized_path(work: Path, method: str, clip_id: str) -> Path:
+    return Path(work) / "anonymized" / method / f"{clip_id}.mp4"
+
+
+def run_stage(ctx) -> pd.DataFrame:
+    """Crops of every clip, for the original and every method of ``params.anonymize.methods``.
+
+    Writes ``work/<run>/crops/manifest.parquet`` (paths relative to that folder; see
+    ``load_manifest``), and the tables ``crops_detection_recall`` (independent re-detection on each
+    version vs the original's detections) and ``crops_summary`` (persons, tracks, crops per clip).
+    Returns the manifest.
+    """
+    from tqdm.auto import tqdm
+
+    from vidanon import detect, scene as scene_mod
+    from vidanon.outputs import atomic_path
+
+    p = ctx.params
+    modes = ("aligned", "independent") if p.crops.mode == "both" else (p.crops.mode,)
+    out_dir = ctx.work / "crops"
+    pairs = scene_mod.analyze_all(ctx)
+    detector = detect.get_person_detector(p.detect.person) if "independent" in modes else None
+    methods = [ORIGINAL] + [m.name for m in p.anonymize.methods]
+    parts, recalls, summary = [], [], []
+    with tqdm(total=len(pairs) * len(methods), desc="crops") as bar:
+        for i, (clip, scene) in enumerate(pairs):
+            for method in methods:
+                m, r = crop_clip(clip, scene, i, method, anonymized_path(ctx.work, method, clip.id),
+                                 p.crops, out_dir, detector, modes)
+                parts.append(m)
+                recalls.append(r)
+                bar.update()
+            if scene.persons.empty:
+                warnings.warn(f"clip {clip.id!r}: no person, no crops")
+            det = scene.persons[scene.persons["source"] == "detected"]
+            orig = parts[-len(methods)]
+            summary.append({"clip": clip.id, "frames": scene.n_frames,
+                            "persons_per_frame": round(len(det) / max(scene.n_frames, 1), 2),
+                            "tracks": int(scene.persons["track_id"].nunique()),
+                            "pids": ",".join(str(v) for v in sorted(set(scene.pids.values()))),
+                            "crops_per_version": int((orig["mode"] == modes[0]).sum())})
+    manifest = pd.concat([m for m in parts if len(m)], ignore_index=True) if any(len(m) for m in parts) \
+        else empty_manifest()
+    if manifest.empty:
+        warnings.warn("no crops at all: no person was found in any clip; the manifest is empty")
+    with atomic_path(out_dir / "manifest.parquet") as tmp:
+        manifest.to_parquet(tmp, index=False)
+    ctx.save_table(pd.concat(recalls, ignore_index=True), "crops_detection_recall")
+    ctx.save_table(pd.DataFrame(summary), "crops_summary")
+    return manifest
+
+
+def load_manifest(work: Path) -> pd.DataFrame:
+    """The crops manifest of a run with ``path`` made absolute (``work`` = ``ctx.work``)."""
+    path = Path(work) / "crops" / "manifest.parquet"
+    if not path.is_file():
+        raise DataError(f"{path}: no crops manifest; run the crops stage (02_crop) first")
+    df = pd.read_parquet(path)
+    df["path"] = [str(Path(work) / "crops" / p) for p in df["path"]]
+    return df
