@@ -1,0 +1,198 @@
+"""Anonymizers: frames + a clip's Scene in, frames out (docs/architecture.md, "Anonymizer").
+
+``get(method, **options)`` builds one from its key (``METHODS``); every anonymizer has
+``apply(rgb, t, scene) -> rgb`` (pixels outside its regions bit-identical) and
+``regions(t, scene, shape) -> bool mask``; some have ``prepare(frames, scene)`` (a first pass
+over the clip, e.g. the avatar's background). ``run_clip`` streams a clip through one into an
+atomic H.264 MP4; ``run_stage`` does every clip x (original + params' methods) with caching.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vidanon.errors import VidanonError
+
+log = logging.getLogger(__name__)
+
+
+class UnknownMethodError(VidanonError):
+    """An anonymization method key or option that does not exist."""
+
+
+def _lazy(module: str, cls_name: str, **fixed):
+    def make(**options):
+        import importlib
+
+        return getattr(importlib.import_module(f"vidanon.anonymize.{module}"), cls_name)(**fixed, **options)
+    make.target = (module, cls_name, fixed)
+    return make
+
+
+METHODS = {
+    "original": _lazy("identity", "Original"),
+    "face-blur": _lazy("filters", "FaceFilter", effect="blur"),
+    "face-pixelate": _lazy("filters", "FaceFilter", effect="pixelate"),
+    "face-solid": _lazy("filters", "FaceFilter", effect="solid"),
+    "body-blur": _lazy("filters", "BodyFilter", effect="blur"),
+    "body-pixelate": _lazy("filters", "BodyFilter", effect="pixelate"),
+    "body-solid": _lazy("filters", "BodyFilter", effect="solid"),
+    "silhouette": _lazy("filters", "Silhouette"),
+    "avatar": _lazy("avatar", "Avatar"),
+    "deepprivacy2-face": _lazy("deepprivacy2", "DeepPrivacy2", part="face"),
+    "deepprivacy2-body": _lazy("deepprivacy2", "DeepPrivacy2", part="body"),
+}
+FACE_METHODS = ("face-blur", "face-pixelate", "face-solid")
+
+
+def _class_of(method: str):
+    import importlib
+
+    module, cls_name, fixed = METHODS[method].target
+    return getattr(importlib.import_module(f"vidanon.anonymize.{module}"), cls_name), fixed
+
+
+def accepted_options(method: str) -> list[str]:
+    """Option names a method takes (its constructor's keyword arguments)."""
+    cls, fixed = _class_of(_check(method))
+    names = []
+    for klass in cls.__mro__:
+        if "__init__" in vars(klass):
+            names += [p for p in inspect.signature(klass.__init__).parameters
+                      if p not in ("self", "kw", "kwargs") and p not in fixed]
+    return sorted(set(names))
+
+
+def _check(method: str) -> str:
+    if method not in METHODS:
+        raise UnknownMethodError(f"unknown anonymization method {method!r}; known: {', '.join(METHODS)}")
+    return method
+
+
+def get(method: str, **options: Any):
+    """An anonymizer by key (see ``METHODS``) with its options (e.g. ``mask_scale=1.3``)."""
+    _check(method)
+    bad = sorted(set(options) - set(accepted_options(method)))
+    if bad:
+        raise UnknownMethodError(f"method {method!r}: unknown option(s) {bad}; "
+                                 f"accepted: {', '.join(accepted_options(method))}")
+    try:
+        return METHODS[method](**options)
+    except (TypeError, ValueError) as e:
+        raise UnknownMethodError(f"method {method!r}: bad option value: {e}") from None
+
+
+def method_options(section, spec) -> dict[str, Any]:
+    """A MethodSpec's options: the anonymize section's shared settings (mask_scale, dilation,
+    feather) where the method takes them, overridden by ``spec.options``."""
+    accepted = set(accepted_options(spec.method))
+    shared = {k: getattr(section, k) for k in ("mask_scale", "dilation", "feather") if k in accepted}
+    return {**shared, **dict(spec.options)}
+
+
+# --- video in, video out --------------------------------------------------------------------
+
+def run_clip(clip, scene, method, out_path, keep_audio: bool = True, overwrite: bool = True,
+             frames_dir: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
+    """Stream ``clip`` (a data.Clip) through ``method`` (an anonymizer or a key) into an H.264 MP4.
+
+    The file appears at ``out_path`` only when complete (vidanon.video.VideoWriter); it holds exactly
+    the clip's frames at its fps, plus the source's audio when ``keep_audio`` and the clip is the whole
+    file. ``frames_dir``: also write each frame as ``{t:06d}.png`` there. Returns ``frames``,
+    ``seconds`` (wall time, prepare pass included) and ``fps`` (frames per second of processing).
+    """
+    from tqdm.auto import tqdm
+
+    from vidanon.video import VideoWriter
+
+    anon = get(method) if isinstance(method, str) else method
+    whole = clip.start == 0
+    audio = clip.path if keep_audio and whole else None
+    if keep_audio and not whole:
+        log.warning("%s: clip starts at frame %d; the audio is not copied", clip.id, clip.start)
+    t0 = time.perf_counter()
+    if hasattr(anon, "prepare"):
+        anon.prepare(clip.frames(), scene)
+    if frames_dir is not None:
+        frames_dir = Path(frames_dir)
+        frames_dir.mkdir(parents=True, exist_ok=True)
+    frames = clip.frames()
+    if progress:
+        frames = tqdm(frames, total=clip.n_frames, desc=f"{getattr(anon, 'name', method)} {clip.id}", leave=False)
+    with VideoWriter(out_path, fps=clip.fps, audio_from=audio, overwrite=overwrite) as w:
+        for t, rgb in frames:
+            out = anon.apply(rgb, t, scene)
+            w.write(out)
+            if frames_dir is not None:
+                _write_image(frames_dir / f"{t:06d}.png", out)
+    seconds = time.perf_counter() - t0
+    return {"frames": w.frames, "seconds": seconds, "fps": w.frames / seconds if seconds > 0 else float("nan")}
+
+
+def _write_image(path: Path, rgb) -> None:
+    import cv2
+
+    from vidanon.outputs import atomic_path
+
+    with atomic_path(path) as tmp:
+        ok, buf = cv2.imencode(path.suffix, rgb[:, :, ::-1])
+        if not ok:
+            raise VidanonError(f"{path}: could not encode the frame")
+        tmp.write_bytes(buf.tobytes())
+
+
+def output_path(ctx, method_name: str, clip_id: str) -> Path:
+    """Where run_stage writes a method's video of a clip."""
+    return ctx.work / "anonymized" / method_name / f"{clip_id}.mp4"
+
+
+def run_stage(ctx, methods: list | None = None) -> pd.DataFrame:
+    """Every clip x (original + ``ctx.params.anonymize.methods``): anonymized videos under
+    ``work/<run>/anonymized/<method>/<clip>.mp4``, skipped ("cached") when the video exists and its
+    side-car JSON records the same method, options and scene. Returns one row per (clip, method):
+    ``clip, method, key, frames, seconds, fps, cached, path``.
+    """
+    from vidanon import scene as scene_mod
+    from vidanon.params import MethodSpec
+
+    sec = ctx.params.anonymize
+    specs = [MethodSpec(name="original", method="original")] + list(methods or sec.methods)
+    for spec in specs:  # fail on a bad method before any work
+        get(spec.method, **method_options(sec, spec))
+    rows = []
+    for clip, scene in scene_mod.analyze_all(ctx):
+        skey = scene_mod.cache_key(clip, ctx.params)
+        for spec in specs:
+            opts = method_options(sec, spec)
+            out = output_path(ctx, spec.name, clip.id)
+            meta = {"method": spec.method, "options": opts, "scene": skey, "frames": clip.n_frames,
+                    "keep_audio": sec.keep_audio}
+            side = out.with_suffix(".json")
+            row = {"clip": clip.id, "method": spec.name, "key": spec.method, "path": str(out)}
+            if out.is_file() and side.is_file() and _same(side, meta):
+                log.info("%s / %s: cached", spec.name, clip.id)
+                prev = json.loads(side.read_text())
+                rows.append({**row, **prev.get("stats", {}), "cached": True})
+                continue
+            stats = run_clip(clip, scene, get(spec.method, **opts), out, keep_audio=sec.keep_audio)
+            from vidanon.outputs import write_text
+
+            write_text(side, json.dumps({**meta, "stats": stats}, sort_keys=True, default=str))
+            rows.append({**row, **stats, "cached": False})
+    return pd.DataFrame(rows, columns=["clip", "method", "key", "frames", "seconds", "fps", "cached", "path"])
+
+
+def _same(side: Path, meta: dict) -> bool:
+    try:
+        prev = json.loads(side.read_text())
+    except (OSError, ValueError):
+        return False
+    prev.pop("stats", None)
+    return json.loads(json.dumps(meta, sort_keys=True, default=str)) == prev

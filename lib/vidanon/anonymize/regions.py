@@ -1,0 +1,141 @@
+"""Where an anonymizer acts: face and person regions of a Scene frame, and the soft-edged blend
+that changes pixels inside them and leaves every pixel outside bit-identical.
+
+A region is a *target*: a rectangle of interest (ROI) of the frame and a hard bool mask inside it.
+Feathering blends the new pixels into the old ones over ``feather`` pixels outside the hard mask,
+so a region's footprint (``regions()``) is the hard mask grown by ``feather`` pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vidanon.masks import rle_decode
+
+
+@dataclass
+class Target:
+    """A hard bool ``mask`` of the frame rectangle ``rgb[y0:y1, x0:x1]``; ``size`` (pixels) is the
+    height and width of the object it covers (face or person), which sets blur and mosaic scales."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+    mask: np.ndarray
+    size: tuple[int, int]
+    track_id: int = -1
+
+
+def scale_box(box, scale: float) -> np.ndarray:
+    """Grow an ``x1, y1, x2, y2`` box about its centre by ``scale`` in width and height (deface's
+    --mask-scale: 1.3 makes a box 30% wider and taller)."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    cx, cy, hw, hh = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * scale / 2, (y2 - y1) * scale / 2
+    return np.array([cx - hw, cy - hh, cx + hw, cy + hh])
+
+
+def _roi(box, margin: int, shape) -> tuple[int, int, int, int] | None:
+    h, w = shape[:2]
+    x0 = max(int(np.floor(box[0])) - margin, 0)
+    y0 = max(int(np.floor(box[1])) - margin, 0)
+    x1 = min(int(np.ceil(box[2])) + margin + 1, w)
+    y1 = min(int(np.ceil(box[3])) + margin + 1, h)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return y0, y1, x0, x1
+
+
+def box_target(box, shape, ellipse: bool, margin: int, track_id: int = -1) -> Target | None:
+    """A target of an axis-aligned box, filled as a box or as its inscribed ellipse."""
+    roi = _roi(box, margin, shape)
+    if roi is None:
+        return None
+    y0, y1, x0, x1 = roi
+    m = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    bx1, by1, bx2, by2 = box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0
+    if ellipse:
+        centre = (int(round((bx1 + bx2) / 2)), int(round((by1 + by2) / 2)))
+        axes = (max(int(round((bx2 - bx1) / 2)), 1), max(int(round((by2 - by1) / 2)), 1))
+        cv2.ellipse(m, centre, axes, 0, 0, 360, 1, -1)
+    else:
+        cv2.rectangle(m, (int(round(bx1)), int(round(by1))), (int(round(bx2)) - 1, int(round(by2)) - 1), 1, -1)
+    if not m.any():
+        return None
+    size = (int(round(box[3] - box[1])), int(round(box[2] - box[0])))
+    return Target(y0, y1, x0, x1, m.astype(bool), size, track_id)
+
+
+def face_targets(t: int, scene, shape, mask_scale: float = 1.3, ellipse: bool = True,
+                 margin: int = 0) -> list[Target]:
+    """Targets of the faces of frame ``t`` (detected, carried and interpolated rows alike)."""
+    faces = scene.faces_at(t)
+    out = []
+    for row in faces.itertuples(index=False):
+        box = scale_box((row.x1, row.y1, row.x2, row.y2), mask_scale)
+        tg = box_target(box, shape, ellipse, margin, int(row.track_id))
+        if tg is not None:
+            out.append(tg)
+    return out
+
+
+def person_targets(t: int, scene, shape, dilation: int = 0, margin: int = 0, use_mask: bool = True,
+                   box_scale: float = 1.0) -> list[Target]:
+    """Targets of the persons of frame ``t``: the segmentation mask where the scene has one for
+    (t, track), else the box; grown by ``dilation`` pixels (masks miss hair and limb edges)."""
+    out = []
+    for row in scene.persons_at(t).itertuples(index=False):
+        tid = int(row.track_id)
+        box = scale_box((row.x1, row.y1, row.x2, row.y2), box_scale)
+        size = (int(round(row.y2 - row.y1)), int(round(row.x2 - row.x1)))
+        rle = scene.masks.get((t, tid)) if use_mask else None
+        if rle is not None:
+            full = rle_decode(rle)
+            ys, xs = np.nonzero(full)
+            if ys.size == 0:
+                rle = None
+        if rle is None:
+            tg = box_target(box, shape, False, margin + dilation, tid)
+            if tg is None:
+                continue
+            tg.size = size
+            if dilation:
+                tg.mask = grow(tg.mask, dilation)
+            out.append(tg)
+            continue
+        roi = _roi((xs.min(), ys.min(), xs.max(), ys.max()), margin + dilation, shape)
+        y0, y1, x0, x1 = roi
+        m = full[y0:y1, x0:x1]
+        out.append(Target(y0, y1, x0, x1, grow(m, dilation) if dilation else m.copy(), size, tid))
+    return out
+
+
+def grow(mask: np.ndarray, px: int) -> np.ndarray:
+    """Dilate a bool mask by ``px`` pixels (a disc, so corners grow round)."""
+    if px <= 0:
+        return mask
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1))
+    return cv2.dilate(mask.astype(np.uint8), k).astype(bool)
+
+
+def feather_alpha(mask: np.ndarray, feather: int) -> np.ndarray:
+    """Blend weight in [0, 1]: 1 on the mask, falling linearly to 0 over ``feather`` pixels outside
+    it; exactly 0 farther away (those pixels are left untouched)."""
+    if feather <= 0 or not mask.any():
+        return mask.astype(np.float32)
+    # distance of each pixel to the nearest mask pixel
+    d = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
+    return np.clip(1.0 - d / (feather + 1.0), 0.0, 1.0).astype(np.float32)
+
+
+def blend(dst: np.ndarray, new: np.ndarray, alpha: np.ndarray) -> None:
+    """``dst = alpha * new + (1 - alpha) * dst`` in place (uint8), only where alpha > 0."""
+    on = alpha > 0
+    if not on.any():
+        return
+    a = alpha[on][:, None]
+    dst[on] = np.clip(a * new[on].astype(np.float32) + (1 - a) * dst[on].astype(np.float32) + 0.5,
+                      0, 255).astype(np.uint8)
