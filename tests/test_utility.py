@@ -1,0 +1,81 @@
+"""vidanon.utility's bookkeeping on a hand-made scene. The 'models' here are test doubles (a pose
+model that returns the reference keypoints, one that finds nothing, a detector that returns fixed
+boxes): the test checks the tables and the utility number, not any model."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vidanon import utility
+from vidanon.scene import Scene
+
+T = 6
+
+
+def _scene():
+    rng = np.random.default_rng(0)
+    persons, kps = [], []
+    for t in range(T):
+        for tid, x0 in ((1, 50.0), (2, 300.0)):
+            box = (x0 + 2 * t, 40.0, x0 + 2 * t + 100.0, 240.0)
+            persons.append((t, tid, *box, 0.9, "detected"))
+            for j in range(33):
+                kps.append((t, tid, j, box[0] + rng.uniform(0, 100), rng.uniform(40, 240), 0.9))
+    persons.append((T, 1, 60.0, 40.0, 160.0, 240.0, 0.5, "carried"))  # gap-filled rows are not references
+    return Scene("c", 640, 480, T + 1, 10.0,
+                 persons=pd.DataFrame(persons, columns=["frame", "track_id", "x1", "y1", "x2", "y2", "score", "source"]),
+                 keypoints=pd.DataFrame(kps, columns=["frame", "track_id", "joint", "x", "y", "visibility"]))
+
+
+def _frames(n=T + 1):
+    return ((t, np.zeros((480, 640, 3), np.uint8)) for t in range(n))
+
+
+def test_identity_is_perfect_and_nothing_found_is_zero():
+    scene = _scene()
+    ref = utility.reference_poses(scene)
+    assert sorted(ref) == list(range(T)) and ref[0][2].shape == (2, 33, 3)
+
+    def same_pose(rgb, boxes):  # test double: the reference keypoints of the boxes asked for
+        t = next(t for t, (_, b, _) in ref.items() if b.shape == boxes.shape and np.allclose(b, boxes))
+        return ref[t][2]
+
+    def no_pose(rgb, boxes):
+        out = np.full((len(boxes), 33, 3), np.nan)
+        out[..., 2] = 0
+        return out
+
+    detected = {t: g[["x1", "y1", "x2", "y2", "score"]].to_numpy() for t, g in scene.persons.groupby("frame")}
+    frame_of = iter(range(T + 1))
+
+    def same_boxes(rgb):
+        return detected[next(frame_of)]
+
+    clip = SimpleNamespace(id="c")
+    inst, joints, dets, traj, ex = utility.evaluate_clip(clip, scene, _frames(), "original", same_pose, same_boxes,
+                                                        example_frame=2)
+    inst2, joints2, dets2, traj2, _ = utility.evaluate_clip(clip, scene, _frames(), "body-solid", no_pose,
+                                                           lambda rgb: np.zeros((0, 5)))
+    assert len(inst) == len(inst2) == 2 * T and len(ex) == 2
+    pose = pd.DataFrame(inst + inst2)
+    assert np.allclose(pose[pose.method == "original"][["oks", "pck@0.05", "pck@0.1", "vis_agreement"]], 1.0)
+    assert np.allclose(pose[pose.method == "body-solid"][["oks", "pck@0.1", "vis_agreement"]], 0.0)
+    motion = pd.DataFrame(utility.motion_table(traj, "c", "original") + utility.motion_table(traj2, "c", "body-solid"))
+    orig = motion[motion.method == "original"]
+    assert np.allclose(orig["motion_error"], 0.0) and np.allclose(orig["coverage"], 1.0)
+    assert motion[motion.method == "body-solid"]["motion_error"].isna().all()
+    det = pd.DataFrame(dets + dets2)
+    summary = utility.summarize(pose, motion, det, (0.05, 0.1), n_boot=50)
+    s = summary.set_index("method")
+    assert s.loc["original", "oks"] == 1.0 and s.loc["original", "person_recall"] == 1.0
+    assert s.loc["original", "person_iou"] == pytest.approx(1.0)
+    assert s.loc["body-solid", "oks"] == 0.0 and s.loc["body-solid", "person_recall"] == 0.0
+    score = utility.utility_score(pose, n_boot=50).set_index("method")
+    assert score.loc["original", "utility"] == 1.0 and score.loc["body-solid", "utility"] == 0.0
+    assert score.loc["original", "ci_low"] <= 1.0 <= score.loc["original", "ci_high"]
+    joints_df = utility.joint_table([joints, joints2], ["original", "body-solid"], 0.1)
+    assert set(joints_df.groupby("method")["pck"].mean().round(6)) == {0.0, 1.0}
+    per_clip = utility._detection_per_clip(det)
+    assert list(per_clip["recall"]) == [1.0, 0.0]
