@@ -110,7 +110,8 @@ class DriftSection(Section):
     switch_threshold: float = Field(0.3, gt=0, description="Cosine-distance jump counted as an identity switch.")
     trajectory_projection: Literal["pca", "tsne"] = "pca"
     face_embedder: str | None = Field(
-        "dlib_face", description="Face embedding for drift where a face is visible (None: body only).")
+        "dlib_face_resnet", description="Face embedding for drift where a face is visible (None: body only).")
+    face_frames_per_track: int = Field(15, ge=1, description="Face embeddings: at most this many evenly spaced frames per track.")
     max_pairs: int | None = Field(
         150, ge=1, description="Warping error: at most this many evenly spaced frame pairs (t, t+1) per clip.")
 
@@ -123,7 +124,7 @@ class QualitySection(Section):
         None, description="Path of torchvision's alexnet-owt-7be5be79.pth for LPIPS (else weights dir / torch hub cache).")
     frame_stride: int = Field(1, ge=1)
     max_frames: int | None = Field(
-        150, ge=1, description="At most this many evenly spaced frames per clip (None: every frame_stride-th).")
+        60, ge=1, description="At most this many evenly spaced frames per clip (None: every frame_stride-th).")
 
 
 class ActionSection(Section):

@@ -1,0 +1,310 @@
+"""Stage 04_drift: does the anonymized identity stay put, and do the pixels stay steady over time?
+
+Identity drift (per track and frame, from the crops stage's aligned crops): the cosine distance of
+the anonymized crop's embedding (``params.drift.embedder``, OSNet) to the track's first anonymized
+crop, to its previous crop, and to the original person's crop of the same frame; the same with the
+dlib face descriptor where the scene has a detected face for the track. Summaries per method: mean,
+95th percentile and identity switches (a frame-to-frame jump above ``drift.switch_threshold``).
+"original" is a row too: the drift of the unmodified person (pose, light) is the floor.
+
+Temporal consistency of the pixels: SSIM and perceptual distance between consecutive crops of a
+track, tLP (|d(orig[t-1], orig[t]) - d(anon[t-1], anon[t])|) on those crops, and the warping error
+(Lai et al. 2018) of whole frames with optical flow of the ORIGINAL video over non-occluded pixels,
+on the frame and inside the method's regions, next to the original's own warping error.
+"""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pandas as pd
+
+from vidanon.metrics import drift as dm
+from vidanon.metrics import quality as qm
+from vidanon.metrics import temporal as tm
+
+KEYS = ["clip", "method", "track_id"]
+
+
+def read_crop(path) -> np.ndarray:
+    """An image file as RGB uint8 (H, W, 3)."""
+    import cv2
+
+    from vidanon.errors import DataError
+
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise DataError(f"{path}: missing or unreadable crop image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def aligned_crops(ctx) -> pd.DataFrame:
+    """The aligned crops of the original and every method, sorted by clip, method, track, frame."""
+    from vidanon.crops import load_manifest
+
+    m = load_manifest(ctx.work)
+    names = ["original"] + [s.name for s in ctx.params.anonymize.methods]
+    m = m[(m["mode"] == "aligned") & m["method"].isin(names) & (m["track_id"] >= 0)]
+    return m.sort_values(["clip", "method", "track_id", "frame"]).reset_index(drop=True)
+
+
+def embed_crops(crops: pd.DataFrame, embedder, batch: int = 64) -> pd.DataFrame:
+    """``crops`` (manifest rows) with ``model`` and ``emb`` (one unit-norm float32 vector per row)."""
+    from tqdm.auto import tqdm
+
+    embs = []
+    for i in tqdm(range(0, len(crops), batch), desc=f"embed {embedder.name}", leave=False):
+        embs.extend(embedder.embed([read_crop(p) for p in crops["path"].iloc[i:i + batch]]))
+    out = crops[KEYS + ["pid", "frame", "path"]].copy()
+    out["model"] = embedder.name
+    out["emb"] = embs
+    return out
+
+
+def face_rows(scene, per_track: int) -> pd.DataFrame:
+    """The detected faces of tracked persons to embed: at most ``per_track`` evenly spaced per track."""
+    f = scene.faces
+    f = f[(f["source"] == "detected") & (f["track_id"] >= 0)].sort_values(["track_id", "frame"])
+    f = f.drop_duplicates(["frame", "track_id"])
+    keep = [g.iloc[np.unique(np.linspace(0, len(g) - 1, min(len(g), per_track)).round().astype(int))]
+            for _, g in f.groupby("track_id")]
+    return pd.concat(keep) if keep else f.iloc[0:0]
+
+
+def face_embeddings(clip, scene, videos: dict, embedder, per_track: int) -> pd.DataFrame:
+    """dlib descriptors (L2-normalized) of the faces the scene found on the original, taken at the
+    same box in the original and in each anonymized video (what an attacker's aligner would see)."""
+    from vidanon.video import read_frames
+
+    rows = face_rows(scene, per_track)
+    out = []
+    if rows.empty:
+        return pd.DataFrame(columns=KEYS + ["pid", "frame", "path", "model", "emb"])
+    by_frame = {t: g for t, g in rows.groupby("frame")}
+    for method, path in videos.items():
+        for t, rgb in read_frames(path, 0, clip.n_frames):
+            g = by_frame.get(t)
+            if g is None:
+                continue
+            h, w = clip.height, clip.width
+            boxes = g[["x1", "y1", "x2", "y2"]].to_numpy(float).clip(0, [w - 1, h - 1, w - 1, h - 1])
+            desc = embedder.descriptors(rgb[:h, :w], boxes)
+            for tid, d in zip(g["track_id"], desc):
+                n = np.linalg.norm(d)
+                out.append({"clip": clip.id, "method": method, "track_id": int(tid),
+                            "pid": int(scene.pids.get(int(tid), -1)), "frame": int(t), "path": str(path),
+                            "model": embedder.name, "emb": (d / n if n > 0 else d).astype(np.float32)})
+    return pd.DataFrame(out)
+
+
+def drift_frames(emb: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, clip, method, track, frame): ``to_first``, ``to_previous`` and ``to_original``
+    (cosine distances, see vidanon.metrics.drift); ``to_original`` is NaN where the original has no
+    embedding of that frame."""
+    out = []
+    orig = {(m, c, t): g.set_index("frame")["emb"]
+            for (m, c, t), g in emb[emb["method"] == "original"].groupby(["model", "clip", "track_id"])}
+    for (model, clip, method, tid), g in emb.groupby(["model", "clip", "method", "track_id"], sort=False):
+        g = g.sort_values("frame")
+        x = np.stack(g["emb"].to_numpy())
+        o_series = orig.get((model, clip, tid))
+        o = np.full_like(x, np.nan, dtype=np.float64)
+        if o_series is not None:
+            for i, f in enumerate(g["frame"]):
+                if f in o_series.index:
+                    o[i] = o_series[f]
+        c = dm.drift_curves(x, o)
+        out.append(pd.DataFrame({"model": model, "clip": clip, "method": method, "track_id": tid,
+                                 "pid": g["pid"].to_numpy(), "frame": g["frame"].to_numpy(),
+                                 "to_first": c["to_first"], "to_previous": c["to_previous"],
+                                 "to_original": c["to_original"]}))
+    cols = ["model", "clip", "method", "track_id", "pid", "frame", "to_first", "to_previous", "to_original"]
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=cols)
+
+
+def summarize_drift(frames: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Per (model, method): tracks, frames, mean and p95 of each distance, identity switches (jumps
+    above ``threshold``, summed over tracks) and switches per 100 frame steps."""
+    rows = []
+    for (model, method), g in frames.groupby(["model", "method"], sort=False):
+        row = {"model": model, "method": method, "tracks": g.groupby(["clip", "track_id"]).ngroups,
+               "frames": len(g)}
+        for c in ("to_first", "to_previous", "to_original"):
+            s = dm.summarize(g[c].to_numpy(float))
+            row[f"{c}_mean"], row[f"{c}_p95"] = s["mean"], s["p95"]
+        steps = int(g["to_previous"].notna().sum())
+        row["switches"] = sum(dm.identity_switches(t["to_previous"].to_numpy(float), threshold)
+                              for _, t in g.groupby(["clip", "track_id"]))
+        row["switches_per_100"] = 100.0 * row["switches"] / steps if steps else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def crop_temporal(crops: pd.DataFrame, perceptual=None) -> pd.DataFrame:
+    """Per track and crop (from its second on): SSIM and perceptual distance to the track's previous
+    crop (``dt`` frames earlier), the original's perceptual distance over the same step, and tLP."""
+    from tqdm.auto import tqdm
+
+    orig_d: dict[tuple, float] = {}
+    rows = []
+    groups = list(crops.groupby(["clip", "method", "track_id"], sort=False))
+    # originals first: their distances are the reference of tLP
+    groups.sort(key=lambda kv: kv[0][1] != "original")
+    for (clip, method, tid), g in tqdm(groups, desc="crop temporal", leave=False):
+        g = g.sort_values("frame")
+        if len(g) < 2:
+            continue
+        imgs = [read_crop(p) for p in g["path"]]
+        imgs = [i if i.shape == imgs[0].shape else _resize(i, imgs[0].shape) for i in imgs]
+        a, b = np.stack(imgs[:-1]), np.stack(imgs[1:])
+        perc = perceptual.distance(a, b) if perceptual is not None else np.full(len(a), np.nan)
+        frames = g["frame"].to_numpy()
+        for i in range(len(a)):
+            key = (clip, tid, int(frames[i]), int(frames[i + 1]))
+            if method == "original":
+                orig_d[key] = float(perc[i])
+            d0 = orig_d.get(key, float("nan"))
+            rows.append({"clip": clip, "method": method, "track_id": int(tid), "frame": int(frames[i + 1]),
+                         "dt": int(frames[i + 1] - frames[i]), "ssim_prev": qm.ssim(a[i], b[i], 255.0),
+                         "perceptual_prev": float(perc[i]), "perceptual_prev_original": d0,
+                         "tlp": float(tm.tlp([d0], [perc[i]])[0])})
+    cols = ["clip", "method", "track_id", "frame", "dt", "ssim_prev", "perceptual_prev",
+            "perceptual_prev_original", "tlp"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _resize(img: np.ndarray, shape) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(img, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+
+
+def optical_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dense flow (H, W, 2) from RGB uint8 frame ``a`` to ``b`` (OpenCV Farneback, pixels)."""
+    import cv2
+
+    ga, gb = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), cv2.cvtColor(b, cv2.COLOR_RGB2GRAY)
+    return cv2.calcOpticalFlowFarneback(ga, gb, None, 0.5, 4, 15, 3, 5, 1.2, 0).astype(np.float64)
+
+
+def clip_warping(clip, scene, videos: dict, anonymizers: dict, max_pairs: int | None = None) -> pd.DataFrame:
+    """Warping error of every method's video on frame pairs (t, t+1) of one clip, with the flow of
+    ``videos["original"]`` (the re-encoded original) and its forward-backward occlusion mask.
+
+    Rows: ``clip, method, frame`` (= t), ``warp_error`` (whole frame, frames in [0, 1]),
+    ``warp_error_region`` (inside the method's regions at t; NaN when it has none),
+    ``warp_error_original`` (the original's own error over the same pixels) and ``valid_fraction``.
+    ``method == "original"`` rows hold the original's own error (its delta is 0 by definition).
+    """
+    from tqdm.auto import tqdm
+
+    from vidanon.quality import frame_stride, lockstep
+
+    n_pairs = clip.n_frames - 1
+    if n_pairs < 1:
+        return pd.DataFrame()
+    stride = frame_stride(n_pairs, 1, max_pairs)
+    wanted = set(range(0, n_pairs, stride))
+    names = list(videos)
+    rows, prev = [], None
+    for t, frames in tqdm(lockstep([videos[n] for n in names], clip.n_frames), total=clip.n_frames,
+                          desc=f"warping {clip.id}", leave=False):
+        if prev is not None:
+            t0 = t - 1
+            o0, o1 = prev[0], frames[0]
+            fw, bw = optical_flow(o0, o1), optical_flow(o1, o0)
+            valid = tm.non_occluded(fw, bw)
+            f0 = o0 / 255.0
+            e_orig = tm.warping_error(f0, o1 / 255.0, fw, valid)
+            for i, name in enumerate(names):
+                region = anonymizers[name].regions(t0, scene, o0.shape) if name in anonymizers else None
+                a0, a1 = prev[i] / 255.0, frames[i] / 255.0
+                rows.append({
+                    "clip": clip.id, "method": name, "frame": t0,
+                    "warp_error": tm.warping_error(a0, a1, fw, valid),
+                    "warp_error_original": e_orig,
+                    "warp_error_region": tm.warping_error(a0, a1, fw, valid, region) if region is not None and region.any() else np.nan,
+                    "warp_error_region_original": tm.warping_error(f0, o1 / 255.0, fw, valid, region) if region is not None and region.any() else np.nan,
+                    "valid_fraction": float(valid.mean())})
+        prev = frames if t in wanted else None
+    return pd.DataFrame(rows)
+
+
+def summarize_temporal(crop_t: pd.DataFrame, warp: pd.DataFrame, perceptual_name: str | None) -> pd.DataFrame:
+    """Per method: mean consecutive-crop SSIM and perceptual distance, mean tLP (x100, as TecoGAN),
+    mean warping error (x1000) on the frame and in the regions, and their excess over the original's."""
+    rows = []
+    methods = list(dict.fromkeys(list(warp.get("method", [])) + list(crop_t.get("method", []))))
+    for m in methods:
+        c = crop_t[crop_t["method"] == m] if len(crop_t) else crop_t
+        w = warp[warp["method"] == m] if len(warp) else warp
+        row = {"method": m, "crop_pairs": len(c), "frame_pairs": len(w),
+               "ssim_consecutive": float(c["ssim_prev"].mean()) if len(c) else np.nan,
+               "perceptual_consecutive": float(c["perceptual_prev"].mean()) if len(c) else np.nan,
+               "tlp_x100": 100 * float(c["tlp"].mean()) if len(c) else np.nan}
+        if len(w):
+            row["warp_error_x1000"] = 1000 * float(w["warp_error"].mean())
+            row["warp_error_excess_x1000"] = 1000 * float((w["warp_error"] - w["warp_error_original"]).mean())
+            row["warp_error_region_x1000"] = 1000 * float(w["warp_error_region"].mean())
+            row["warp_error_region_excess_x1000"] = 1000 * float(
+                (w["warp_error_region"] - w["warp_error_region_original"]).mean())
+        row["perceptual_metric"] = perceptual_name
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run_stage(ctx) -> dict[str, pd.DataFrame]:
+    """Identity drift and temporal consistency of every clip x method. Saves and returns the tables
+    ``drift_frames``, ``drift_summary``, ``temporal_crops``, ``warping`` and ``temporal_summary``;
+    also returns ``embeddings`` (per crop, for the trajectories; kept in work/<run>/drift/)."""
+    from vidanon import embed, scene as scene_mod
+    from vidanon.quality import _device, method_videos, perceptual_metric, region_functions
+
+    p = ctx.params
+    crops = aligned_crops(ctx)
+    device = _device(p)
+    emb = [embed_crops(crops, embed.get(p.drift.embedder, device=device))]
+    anonymizers = region_functions(p)
+    face_model = embed.get(p.drift.face_embedder) if p.drift.face_embedder else None
+    warps = []
+    for clip, scene in scene_mod.analyze_all(ctx):
+        videos = method_videos(ctx, clip.id)
+        if face_model is not None:
+            emb.append(face_embeddings(clip, scene, videos, face_model, p.drift.face_frames_per_track))
+        warps.append(clip_warping(clip, scene, videos, anonymizers, p.drift.max_pairs))
+    emb = pd.concat([e for e in emb if len(e)], ignore_index=True)
+    frames = drift_frames(emb)
+    perc = perceptual_metric(p)
+    crop_t = crop_temporal(crops, perc)
+    warp = pd.concat(warps, ignore_index=True)
+    out = {"drift_frames": frames, "drift_summary": summarize_drift(frames, p.drift.switch_threshold),
+           "temporal_crops": crop_t, "warping": warp,
+           "temporal_summary": summarize_temporal(crop_t, warp, perc.name if perc is not None else None)}
+    for k, df in out.items():
+        ctx.save_table(df, k)
+    save_embeddings(ctx, emb)
+    out["embeddings"] = emb
+    return out
+
+
+def save_embeddings(ctx, emb: pd.DataFrame):
+    from vidanon.outputs import atomic_path
+
+    path = ctx.work / "drift" / "embeddings.parquet"
+    df = emb.copy()
+    df["emb"] = [np.asarray(e, np.float32).tolist() for e in df["emb"]]
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+    return path
+
+
+def load_embeddings(ctx) -> pd.DataFrame:
+    """The per-crop embeddings the drift stage kept (``emb`` as float32 arrays)."""
+    from vidanon.errors import DataError
+
+    path = ctx.work / "drift" / "embeddings.parquet"
+    if not path.is_file():
+        raise DataError(f"{path}: missing; run vidanon.drift.run_stage (04_drift) first")
+    df = pd.read_parquet(path)
+    df["emb"] = [np.asarray(e, np.float32) for e in df["emb"]]
+    return df
