@@ -1,0 +1,85 @@
+"""scene.analyze on real clips: tracks, faces, masks, keypoints, pids, the cache, an empty clip."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vidanon import data, scene
+from vidanon.params import ClipSpec, Params
+from vidanon.video import VideoWriter
+
+
+@pytest.fixture(scope="module")
+def two(data_dir, weights_dir, tmp_path_factory):
+    params = Params(name="t", clips=[ClipSpec(id="fm", sample="female-and-male", max_frames=6)])
+    clip = data.open_clip(params.clips[0])
+    cache = tmp_path_factory.mktemp("scenes")
+    return clip, params, cache, scene.analyze(clip, params, cache, data.load_ground_truth())
+
+
+def test_two_people_two_tracks_with_their_pids(two):
+    clip, _, _, s = two
+    assert s.n_frames == 6 and s.shape == (270, 480)
+    assert set(s.persons["source"]) == {"detected"}
+    assert s.persons.groupby("frame").size().tolist() == [2] * 6
+    tracks = s.persons.groupby("track_id")["x1"].mean().sort_values()
+    assert s.pids == {int(tracks.index[0]): 1, int(tracks.index[1]): 2}  # woman left (1), man right (2)
+
+
+def test_faces_masks_keypoints_follow_the_tracks(two):
+    _, _, _, s = two
+    assert len(s.faces) == 12 and set(s.faces["track_id"]) == set(s.pids)
+    assert len(s.masks) == 12
+    m = s.person_mask(0)
+    assert m.shape == s.shape and m.any()
+    tid = next(iter(s.pids))
+    assert s.person_mask(0, tid).sum() < m.sum()
+    kp = s.keypoints
+    assert set(kp["joint"]) <= set(range(33)) and kp["visibility"].between(0, 1).all()
+    assert kp.groupby(["frame", "track_id"]).size().eq(33).all()
+
+
+def test_second_call_loads_the_cache(two, caplog):
+    clip, params, cache, s = two
+    with caplog.at_level(logging.INFO, logger="vidanon.scene"):
+        again = scene.analyze(clip, params, cache, data.load_ground_truth())
+    assert "cached" in caplog.text
+    pd.testing.assert_frame_equal(again.persons, s.persons)
+    assert again.masks.keys() == s.masks.keys() and again.pids == s.pids
+    assert np.array_equal(again.person_mask(3), s.person_mask(3))
+
+
+def test_no_person_gives_an_empty_scene(tmp_path, weights_dir):
+    path = tmp_path / "empty.mp4"
+    with VideoWriter(path, 10) as w:
+        for _ in range(3):
+            w.write(np.full((64, 96, 3), 128, np.uint8))
+    params = Params(name="t", clips=[ClipSpec(id="grey", path=path)])
+    clip = data.open_clip(params.clips[0])
+    with pytest.warns(UserWarning, match="no person"):
+        s = scene.analyze(clip, params, tmp_path / "c", None)
+    assert s.persons.empty and s.faces.empty and s.keypoints.empty and s.pids == {}
+    assert list(s.persons.columns) == scene.PERSON_COLUMNS
+    assert not s.person_mask(0).any()
+
+
+def test_assign_pids_majority_vote():
+    rows = [(t, 1, 10, 0, 30, 50, 0.9, "detected") for t in range(5)]
+    rows += [(t, 2, 70, 0, 90, 50, 0.9, "detected") for t in range(5)]
+    rows += [(5, 2, 10, 0, 30, 50, 0.9, "detected"), (6, 3, 45, 0, 55, 50, 0.9, "detected")]
+    persons = pd.DataFrame(rows, columns=scene.PERSON_COLUMNS)
+    rules = [{"pid": 7, "x": [0.0, 0.4]}, {"pid": 8, "x": [0.6, 1.0]}]
+    assert scene.assign_pids(persons, rules, 100, 50) == {1: 7, 2: 8, 3: -1}
+    # frames are source-file frames: clip start 100 shifts them
+    assert scene.assign_pids(persons, [{"pid": 4, "frames": [100, 102]}], 100, 50, start=100) == {1: 4, 2: 4, 3: -1}
+    assert scene.assign_pids(persons, [], 100, 50) == {1: -1, 2: -1, 3: -1}
+
+
+def test_assign_faces_to_the_smallest_containing_box():
+    persons = np.array([[0, 0, 100, 100, 0.9, 1], [40, 0, 80, 60, 0.9, 2]], np.float32)
+    faces = np.array([[50, 10, 60, 20, 0.9], [5, 70, 15, 80, 0.9], [200, 200, 210, 210, 0.9]], np.float32)
+    assert scene.assign_faces(faces, persons).tolist() == [2, 1, -1]
