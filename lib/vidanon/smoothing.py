@@ -35,6 +35,8 @@ def one_euro(x: np.ndarray, t: np.ndarray | None = None, fps: float = 30.0, min_
     (T, ...) float64 array, the filtered sequence (the first valid sample is kept as is).
     """
     x = np.asarray(x, dtype=np.float64)
+    shape = x.shape
+    x = x.reshape(shape[0], -1)  # (T, elements): the state is one value per element
     n = x.shape[0]
     if t is None:
         t = np.arange(n, dtype=np.float64) / float(fps)
@@ -63,7 +65,7 @@ def one_euro(x: np.ndarray, t: np.ndarray | None = None, fps: float = 30.0, min_
         x_prev[first] = xi[first]
         t_prev[ok] = t[i]
         out[i][ok] = x_prev[ok]
-    return out
+    return out.reshape(shape)
 
 
 def smooth_keypoints(keypoints: pd.DataFrame, fps: float, min_cutoff: float = 1.0, beta: float = 0.05,

@@ -120,7 +120,7 @@ class Avatar:
         return colour, layer.astype(np.float32) / 255.0
 
     def regions(self, t: int, scene, shape) -> np.ndarray:
-        removed = grow(self._person_mask(t, scene, shape), self.feather)
+        removed = feather_alpha(self._person_mask(t, scene, shape), self.feather) > 0
         return removed | (self._figure(t, scene, shape)[1] > 0)
 
     def apply(self, rgb: np.ndarray, t: int, scene) -> np.ndarray:

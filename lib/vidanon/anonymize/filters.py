@@ -64,7 +64,7 @@ class RegionFilter:
         """Bool (H, W): the pixels ``apply`` may change at frame ``t`` (hard masks + feather)."""
         out = np.zeros(shape[:2], bool)
         for tg in self._targets(t, scene, shape):
-            out[tg.y0:tg.y1, tg.x0:tg.x1] |= grow(tg.mask, self.feather)
+            out[tg.y0:tg.y1, tg.x0:tg.x1] |= feather_alpha(tg.mask, self.feather) > 0
         return out
 
     def apply(self, rgb: np.ndarray, t: int, scene) -> np.ndarray:

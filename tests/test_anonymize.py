@@ -1,0 +1,265 @@
+"""Anonymizers on real sample frames: each changes its region and nothing else; track carry-over
+hides a face the detector dropped; video out keeps frames, fps and audio; bad inputs fail clearly."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vidanon import anonymize, data, video
+from vidanon.anonymize.regions import feather_alpha, scale_box
+from vidanon.errors import BackendUnavailable, VidanonError
+from vidanon.masks import rle_encode
+from vidanon.scene import Scene
+
+FACE = (180.0, 52.0, 262.0, 149.0)      # the woman's face in frame 5 of the "female" sample
+PERSON = (120.0, 30.0, 330.0, 270.0)
+
+
+def _pose(box) -> np.ndarray:
+    """A plausible upright pose (33 MediaPipe joints) inside a person box, all visible."""
+    x1, y1, x2, y2 = box
+    cx, w, h = (x1 + x2) / 2, x2 - x1, y2 - y1
+    kp = np.zeros((33, 3))
+    kp[:, 2] = 1.0
+    pts = {0: (cx, y1 + .15 * h), 7: (cx - .1 * w, y1 + .15 * h), 8: (cx + .1 * w, y1 + .15 * h),
+           11: (cx - .25 * w, y1 + .45 * h), 12: (cx + .25 * w, y1 + .45 * h),
+           13: (cx - .35 * w, y1 + .7 * h), 14: (cx + .35 * w, y1 + .7 * h),
+           15: (cx - .3 * w, y1 + .9 * h), 16: (cx + .3 * w, y1 + .9 * h),
+           23: (cx - .15 * w, y1 + .98 * h), 24: (cx + .15 * w, y1 + .98 * h)}
+    for j in range(33):
+        kp[j, :2] = pts.get(j, (cx, y1 + .5 * h))
+        if j not in pts:
+            kp[j, 2] = 0.0
+    return kp
+
+
+def make_scene(shape, n_frames=3, face=FACE, person=PERSON, mask=True, faces_frames=None) -> Scene:
+    h, w = shape[:2]
+    frames = range(n_frames)
+    faces_frames = frames if faces_frames is None else faces_frames
+    persons = pd.DataFrame([(t, 1, *person, 0.9, "detected") for t in frames],
+                           columns=["frame", "track_id", "x1", "y1", "x2", "y2", "score", "source"])
+    faces = pd.DataFrame([(t, 1, *face, 0.9, "detected") for t in faces_frames],
+                         columns=["frame", "track_id", "x1", "y1", "x2", "y2", "score", "source"])
+    kp = _pose(person)
+    keypoints = pd.DataFrame([(t, 1, j, *kp[j]) for t in frames for j in range(33)],
+                             columns=["frame", "track_id", "joint", "x", "y", "visibility"])
+    masks = {}
+    if mask:  # an elliptic person mask inside the box
+        yy, xx = np.mgrid[:h, :w]
+        cx, cy = (person[0] + person[2]) / 2, (person[1] + person[3]) / 2
+        m = ((xx - cx) / ((person[2] - person[0]) / 2)) ** 2 + ((yy - cy) / ((person[3] - person[1]) / 2)) ** 2 <= 1
+        masks = {(t, 1): rle_encode(m) for t in frames}
+    return Scene("test", w, h, n_frames, 12.5, persons=persons, faces=faces, keypoints=keypoints, masks=masks)
+
+
+@pytest.fixture(scope="module")
+def frame(data_dir):
+    return video.read_frame(data.fetch("female"), 5)
+
+
+METHODS = ["face-blur", "face-pixelate", "face-solid", "body-blur", "body-pixelate", "body-solid",
+           "silhouette", "avatar"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_method_changes_region_only(frame, method):
+    scene = make_scene(frame.shape)
+    anon = anonymize.get(method)
+    out = anon.apply(frame, 1, scene)
+    region = anon.regions(1, scene, frame.shape)
+    assert out.shape == frame.shape and out.dtype == np.uint8
+    assert region.any()
+    assert np.array_equal(out[~region], frame[~region]), "pixels outside the region changed"
+    x1, y1, x2, y2 = (int(v) for v in FACE)
+    core = np.abs(out[y1 + 20:y2 - 20, x1 + 20:x2 - 20].astype(int) - frame[y1 + 20:y2 - 20, x1 + 20:x2 - 20])
+    assert core.mean() > 8, f"{method} left the face almost unchanged"
+    if method.startswith("face"):
+        assert not region[y2 + 40:, :].any(), "a face method touched the body"
+
+
+def test_body_region_follows_mask_or_box(frame):
+    scene = make_scene(frame.shape)
+    with_mask = anonymize.get("body-solid", dilation=0, feather=0).regions(0, scene, frame.shape)
+    no_mask = anonymize.get("body-solid", dilation=0, feather=0).regions(0, make_scene(frame.shape, mask=False),
+                                                                      frame.shape)
+    x1, y1, x2, y2 = (int(v) for v in PERSON)
+    assert no_mask[y1 + 1:y2 - 1, x1 + 1:x2 - 1].all()           # the box without a mask
+    assert not with_mask[y1 + 2, x1 + 2] and with_mask[(y1 + y2) // 2, (x1 + x2) // 2]   # the ellipse
+    assert with_mask.sum() < no_mask.sum()
+
+
+def test_original_is_identity(frame):
+    scene = make_scene(frame.shape)
+    orig = anonymize.get("original")
+    assert np.array_equal(orig.apply(frame, 0, scene), frame)
+    assert not orig.regions(0, scene, frame.shape).any()
+
+
+def test_feather_and_scale():
+    m = np.zeros((21, 21), bool)
+    m[10, 10] = True
+    a = feather_alpha(m, 3)
+    assert a[10, 10] == 1 and 0 < a[10, 13] < 1 and a[10, 15] == 0
+    assert np.allclose(scale_box((0, 0, 10, 20), 1.3), (-1.5, -3, 11.5, 23))
+
+
+def test_unknown_method_and_option():
+    with pytest.raises(VidanonError, match="unknown anonymization method 'face-smudge'"):
+        anonymize.get("face-smudge")
+    with pytest.raises(VidanonError, match="unknown option"):
+        anonymize.get("face-blur", radius=3)
+    with pytest.raises(VidanonError, match="bad option value"):
+        anonymize.get("face-blur", shape="star")
+
+
+def test_deepprivacy2_names_what_to_install():
+    pytest.importorskip  # noqa: B018 - DeepPrivacy2 is never installed on the CPU machines
+    try:
+        import dp2  # noqa: F401
+        pytest.skip("DeepPrivacy2 is installed here")
+    except ImportError:
+        pass
+    with pytest.raises(BackendUnavailable, match="deep_privacy2.*detectron2"):
+        anonymize.get("deepprivacy2-face")
+
+
+# --- tracks: a dropped detection is filled from its neighbours --------------------------------
+
+def test_carry_over_fills_dropped_detection(data_dir, tmp_path):
+    from vidanon import detect, leaks
+    from vidanon.anonymize.facescene import face_scene
+
+    path = data.fetch("female")
+    info = video.probe(path)
+    clip = data.Clip("female", path, 0, 9, info.fps, info.width, info.height)
+    centerface = detect.get_face_detector("centerface")
+    calls = {"n": 0}
+
+    def dropping(rgb):  # the real detector, which misses the face at frame 4
+        dets = centerface(rgb)
+        calls["n"] += 1
+        return dets[:0] if calls["n"] == 5 else dets
+
+    scene = face_scene(clip, dropping, max_gap=3, progress=False)
+    at4 = scene.faces_at(4)
+    assert len(at4) == 1 and at4["source"].iloc[0] == "interpolated"
+    outs = {}
+    for name, sc in (("tracked", scene), ("per-frame", scene.__class__(
+            "female", info.width, info.height, 9, info.fps, faces=scene.faces[scene.faces["source"] == "detected"]))):
+        outs[name] = tmp_path / f"{name}.mp4"
+        anonymize.run_clip(clip, sc, "face-solid", outs[name], progress=False)
+    with detect.get_face_detector("mediapipe-face") as mp:
+        tracked = leaks.check_video(video.read_frames(outs["tracked"]), mp)
+        untracked = leaks.check_video(video.read_frames(outs["per-frame"]), mp)
+    assert tracked["leaked"].iloc[4] == 0
+    assert untracked["leaked"].iloc[4] >= 1, "without carry-over the dropped frame shows the face"
+
+
+# --- video out ----------------------------------------------------------------------------------
+
+def _video_with_audio(path, n=12, size=(96, 64), fps=12):
+    import av
+
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=fps)
+        v.width, v.height, v.pix_fmt = size[0], size[1], "yuv420p"
+        a = c.add_stream("aac", rate=16000)
+        a.layout = "mono"
+        for i in range(n):
+            img = np.full((size[1], size[0], 3), 20 * i % 255, np.uint8)
+            for p in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        samples = (np.sin(np.arange(16000 * n // fps) / 5) * 0.3).astype(np.float32)[None]
+        for k in range(0, samples.shape[1], 1024):
+            fr = av.AudioFrame.from_ndarray(samples[:, k:k + 1024], format="fltp", layout="mono")
+            fr.sample_rate, fr.pts = 16000, k
+            for p in a.encode(fr):
+                c.mux(p)
+        for s in (v, a):
+            for p in s.encode():
+                c.mux(p)
+
+
+def _clip(path):
+    info = video.probe(path)
+    return data.Clip(path.stem, path, 0, info.n_frames, info.fps, info.width, info.height)
+
+
+def test_run_clip_keeps_frames_fps_and_audio(tmp_path):
+    src = tmp_path / "in.mp4"
+    _video_with_audio(src)
+    clip = _clip(src)
+    scene = make_scene((64, 96), n_frames=12, face=(20, 10, 50, 40), person=(10, 5, 80, 60))
+    out = tmp_path / "out.mp4"
+    stats = anonymize.run_clip(clip, scene, "face-solid", out, progress=False)
+    info = video.probe(out)
+    assert stats["frames"] == 12 and info.n_frames == 12 and info.has_audio
+    assert Fraction(info.fps).limit_denominator(100) == Fraction(clip.fps).limit_denominator(100)
+    anonymize.run_clip(clip, scene, "face-solid", tmp_path / "mute.mp4", keep_audio=False, progress=False)
+    assert not video.probe(tmp_path / "mute.mp4").has_audio
+
+
+def test_gif_input_and_frames_dir(data_dir, tmp_path):
+    path = data.fetch("female")
+    info = video.probe(path)
+    clip = data.Clip("female", path, 0, 4, info.fps, info.width, info.height)
+    scene = make_scene((info.height, info.width), n_frames=4)
+    stats = anonymize.run_clip(clip, scene, "body-pixelate", tmp_path / "g.mp4", frames_dir=tmp_path / "f",
+                               progress=False)
+    assert stats["frames"] == 4 and video.probe(tmp_path / "g.mp4").n_frames == 4
+    assert sorted(p.name for p in (tmp_path / "f").iterdir()) == [f"{t:06d}.png" for t in range(4)]
+
+
+def test_interrupted_write_leaves_no_file(frame, tmp_path):
+    src = tmp_path / "in.mp4"
+    _video_with_audio(src)
+
+    class Failing:
+        name = "failing"
+
+        def apply(self, rgb, t, scene):
+            if t == 5:
+                raise KeyboardInterrupt
+            return rgb
+
+    out = tmp_path / "out.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        anonymize.run_clip(_clip(src), make_scene((64, 96), 12), Failing(), out, progress=False)
+    assert not out.exists() and list(tmp_path.iterdir()) == [src]
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+def test_cli_bad_inputs(tmp_path, capsys):
+    from vidanon.cli import main
+
+    bad = tmp_path / "notavideo.mp4"
+    bad.write_text("hello")
+    assert main(["anonymize", str(bad), "-o", str(tmp_path / "o.mp4")]) == 2
+    assert "not a readable video" in capsys.readouterr().err
+    exists = tmp_path / "exists.mp4"
+    exists.write_bytes(b"x")
+    assert main(["anonymize", str(bad), "-o", str(exists)]) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["anonymize", str(bad), "-o", str(tmp_path / "o.mp4"), "--method", "face-smudge"])
+    assert "invalid choice" in capsys.readouterr().err
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_cli_face_blur(data_dir, tmp_path, capsys):
+    from vidanon.cli import main
+
+    src = tmp_path / "in.mp4"
+    _video_with_audio(src)
+    out = tmp_path / "out.mp4"
+    assert main(["anonymize", str(src), "-o", str(out), "--method", "face-blur", "--mask-scale", "1.5"]) == 0
+    info = video.probe(out)
+    assert info.n_frames == 12 and info.has_audio
+    assert main(["anonymize", str(src), "-o", str(out), "--no-audio", "--overwrite"]) == 0
+    assert not video.probe(out).has_audio

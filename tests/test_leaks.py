@@ -1,0 +1,41 @@
+"""Leak check: faces found by an independent detector inside anonymized person regions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from vidanon import anonymize, data, detect, leaks, video
+from vidanon.scene import Scene
+
+
+def test_fraction_inside_and_region():
+    region = np.zeros((10, 10), bool)
+    region[:, :5] = True
+    f = leaks.fraction_inside(np.array([[0, 0, 4, 4], [5, 0, 9, 4], [3, 0, 7, 4]]), region)
+    assert np.allclose(f, [1, 0, 0.5])
+    assert leaks.fraction_inside(np.zeros((0, 4)), region).shape == (0,)
+    persons = pd.DataFrame([(0, 1, 2.0, 2.0, 4.0, 4.0, 0.9, "carried")],
+                           columns=["frame", "track_id", "x1", "y1", "x2", "y2", "score", "source"])
+    scene = Scene("s", 10, 10, 1, 10.0, persons=persons)
+    r = leaks.person_region(scene, 0, (10, 10))
+    assert r[2:4, 2:4].all() and r.sum() == 4
+
+
+def test_independent_detector_counts_leaks(data_dir):
+    """MediaPipe finds the woman's face in the original frames and not under a solid face mask."""
+    path = data.fetch("female")
+    frames = list(video.read_frames(path, 0, 4))
+    cf = detect.get_face_detector("centerface")
+    faces = pd.DataFrame([(t, 1, *b[:5], "detected") for t, rgb in frames for b in cf(rgb)],
+                         columns=["frame", "track_id", "x1", "y1", "x2", "y2", "score", "source"])
+    h, w = frames[0][1].shape[:2]
+    scene = Scene("female", w, h, 4, 12.5, faces=faces)
+    solid = anonymize.get("face-solid")
+    with detect.get_face_detector("mediapipe-face") as mp:
+        orig = leaks.summarize(leaks.check_video(frames, mp, scene))
+        anon = leaks.summarize(leaks.check_video(((t, solid.apply(rgb, t, scene)) for t, rgb in frames), mp, scene))
+        empty = leaks.check_video(frames, mp, Scene("female", w, h, 4, 12.5))
+    assert orig["leaked_frames"] == 4 and orig["leak_rate"] == 1.0
+    assert anon["leaked_frames"] == 0 and anon["face_frames"] == 0
+    assert (empty["faces"] == 1).all() and (empty["leaked"] == 0).all()   # no person known: not inside
