@@ -1,0 +1,250 @@
+"""The re-identification stage (03_reid): how often an attacker re-identifies anonymized people.
+
+Query = anonymized crops of one method, gallery = original crops (``reverse``: the other way round),
+ranked by cosine distance of each embedder's features, scored with vidanon.metrics.ranking
+(Market-1501 protocol). Two protocols set the camid that excludes a query's own twins:
+
+- ``cross-clip``: camid = clip. A query only counts matches of its person in OTHER clips (identities
+  recur across clips in the sample's ground truth): the hardest, fairest setting.
+- ``cross-segment``: camid = clip x time segment (the manifest's camid): matches in other segments of
+  the same clip count, same-segment ones are removed.
+
+Attackers: ``naive`` (the pretrained embedder), ``adaptive`` (knows the method: a ridge map from
+anonymized to original features fitted on the aligned crop pairs of the OTHER identities,
+leave-one-identity-out, then the naive ranking in the mapped space) and ``reference`` (original
+queries vs the original gallery: what the attacker can do at all).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from vidanon.metrics import ranking
+
+ORIGINAL = "original"
+PROTOCOLS = ("cross-clip", "cross-segment")
+SUMMARY_COLUMNS = ["method", "embedder", "protocol", "attacker", "mode", "direction", "rank1", "rank1_lo", "rank1_hi",
+                   "rank5", "rank10", "mAP", "mAP_lo", "mAP_hi", "mINP", "chance_rank1", "chance_mAP",
+                   "privacy_level", "n_queries", "n_gallery", "n_identities", "note"]
+
+
+def read_crops(paths) -> list[np.ndarray]:
+    """RGB uint8 images of crop files; DataError naming a file that cannot be read."""
+    import cv2
+
+    from vidanon.errors import DataError
+
+    out = []
+    for p in paths:
+        bgr = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise DataError(f"{p}: not a readable image")
+        out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    return out
+
+
+def embed_paths(embedder, paths, batch: int = 256) -> np.ndarray:
+    """Features (N, D) of crop files, read and embedded in batches (memory bounded by ``batch``)."""
+    paths = list(paths)
+    parts = [embedder.embed(read_crops(paths[s:s + batch]))
+             for s in tqdm(range(0, len(paths), batch), desc=f"embed {embedder.name}", leave=False,
+                           disable=len(paths) <= batch)]
+    return np.concatenate(parts) if parts else np.zeros((0, 1), np.float32)
+
+
+@dataclass
+class Evaluation:
+    """One scored ranking: the summary row and the per-query frame (pid, first_rank, ap, inp)."""
+
+    row: dict
+    per_query: pd.DataFrame
+    distmat: np.ndarray | None = None
+
+
+def score(distmat, q_pids, g_pids, q_camids, g_camids, n_boot: int = 1000, seed: int = 0,
+          keep_distmat: bool = False) -> Evaluation:
+    """Rank-1/5/10, mAP, mINP, bootstrap CIs over queries, chance levels and the privacy level of one
+    distance matrix. A matrix where no query has a true match gives NaN metrics and a note."""
+    q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
+    base = {"n_gallery": int(distmat.shape[1]), "n_identities": int(len(np.intersect1d(q_pids, g_pids)))}
+    try:
+        r = ranking.evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids)
+    except ValueError as e:
+        row = dict(base, rank1=np.nan, rank1_lo=np.nan, rank1_hi=np.nan, rank5=np.nan, rank10=np.nan,
+                   mAP=np.nan, mAP_lo=np.nan, mAP_hi=np.nan, mINP=np.nan, chance_rank1=np.nan,
+                   chance_mAP=np.nan, privacy_level="n/a", n_queries=0, note=str(e))
+        return Evaluation(row, pd.DataFrame(columns=["query", "pid", "first_rank", "ap", "inp"]))
+    v = r.valid
+    hit1 = (r.first_rank[v] == 1).astype(float)
+    lo, hi = ranking.bootstrap_ci(hit1, n_boot, seed=seed)
+    mlo, mhi = ranking.bootstrap_ci(r.ap[v], n_boot, seed=seed)
+    row = dict(base, rank1=r.rank(1), rank1_lo=lo, rank1_hi=hi, rank5=r.rank(5), rank10=r.rank(10),
+               mAP=r.mAP, mAP_lo=mlo, mAP_hi=mhi, mINP=r.mINP,
+               chance_rank1=ranking.chance_rank(r.n_true, r.n_kept, 1),
+               chance_mAP=ranking.chance_ap(r.n_true, r.n_kept), privacy_level=ranking.privacy_level(r.rank(1)),
+               n_queries=r.n_valid, n_identities=int(len(np.unique(q_pids[v]))), note="")
+    pq = pd.DataFrame({"query": np.flatnonzero(v), "pid": q_pids[v], "first_rank": r.first_rank[v],
+                       "ap": r.ap[v], "inp": r.inp[v]})
+    return Evaluation(row, pq, distmat if keep_distmat else None)
+
+
+def camids_for(df: pd.DataFrame, protocol: str) -> np.ndarray:
+    """The camid of each manifest row under a protocol (see the module doc)."""
+    if protocol == "cross-clip":
+        return pd.factorize(df["clip"].astype(str))[0] if "clip" in df else np.asarray(df["camid"]) // 1000
+    if protocol == "cross-segment":
+        return np.asarray(df["camid"])
+    raise ValueError(f"protocol: expected one of {PROTOCOLS}, got {protocol!r}")
+
+
+def _ridge_map(xa: np.ndarray, xo: np.ndarray, alpha: float) -> np.ndarray:
+    """W such that xa + xa @ W ~ xo (ridge on the residual: little data -> W ~ 0, the naive attacker)."""
+    d = xa.shape[1]
+    lam = alpha * max(len(xa), 1)
+    return np.linalg.solve(xa.T @ xa + lam * np.eye(d, dtype=xa.dtype), xa.T @ (xo - xa))
+
+
+def adapt_queries(q_feats, q_pids, train_anon, train_orig, train_pids, alpha: float = 0.1,
+                  max_folds: int = 10) -> np.ndarray:
+    """The adaptive attacker's query features: each query mapped by a ridge map fitted only on pairs
+    (anonymized feature, its aligned original feature) of OTHER identities. Identity folds: one
+    identity out when there are at most ``max_folds`` identities, else ``max_folds`` folds.
+    Queries with no other identity to learn from keep their naive features. Rows re-normalized."""
+    q = np.asarray(q_feats, np.float64).copy()
+    ids = np.unique(q_pids)
+    folds = [ids[i::max_folds] for i in range(min(max_folds, len(ids)))]
+    for fold in folds:
+        train = ~np.isin(train_pids, fold)
+        if train.sum() < 2 or len(np.unique(train_pids[train])) < 1:
+            continue
+        w = _ridge_map(train_anon[train].astype(np.float64), train_orig[train].astype(np.float64), alpha)
+        sel = np.isin(q_pids, fold)
+        q[sel] = q[sel] + q[sel] @ w
+    q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+    return q.astype(np.float32)
+
+
+def _pairs(anon: pd.DataFrame, orig: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of aligned (anonymized, original) crops: same clip, frame and track."""
+    key = ["clip", "frame", "track_id"]
+    a = anon.reset_index(drop=True).reset_index(names="ia")[key + ["ia"]]
+    o = orig.reset_index(drop=True).reset_index(names="io")[key + ["io"]].drop_duplicates(key)
+    m = a.merge(o, on=key)
+    return m["ia"].to_numpy(), m["io"].to_numpy()
+
+
+def top_k(distmat, q_pids, g_pids, q_camids, g_camids, query: int, k: int = 5) -> pd.DataFrame:
+    """The ranked gallery of one query under the protocol (same pid + camid items removed):
+    columns rank (1-based), gallery (row index), distance, is_match."""
+    d = np.asarray(distmat)[query]
+    keep = ~((g_pids == q_pids[query]) & (g_camids == q_camids[query]))
+    idx = np.flatnonzero(keep)[np.argsort(d[keep], kind="stable")[:k]]
+    return pd.DataFrame({"rank": np.arange(1, len(idx) + 1), "gallery": idx, "distance": d[idx],
+                         "is_match": g_pids[idx] == q_pids[query]})
+
+
+def evaluate_manifest(manifest: pd.DataFrame, embedders, protocols=PROTOCOLS, reverse: bool = False,
+                      adaptive: bool = True, n_boot: int = 1000, seed: int = 0, top: int = 5):
+    """Every method x embedder x protocol x attacker of a crops manifest.
+
+    ``manifest``: the crops contract (docs/architecture.md) with absolute ``path``; rows with pid < 0
+    are left out. ``embedders``: objects of vidanon.embed. Returns (summary, per_identity, ranked):
+    the summary table (SUMMARY_COLUMNS), per-identity Rank-1/mAP, and for each method x embedder x
+    protocol the top-``top`` gallery of one query of each identity (paths, true match marked).
+    """
+    df = manifest[manifest["pid"] >= 0].reset_index(drop=True)
+    if df.empty:
+        raise ValueError("manifest: no crop with a known identity (pid >= 0); check the ground truth")
+    if ORIGINAL not in set(df["method"]):
+        raise ValueError(f"manifest: no '{ORIGINAL}' crops to form the gallery")
+    methods = [m for m in dict.fromkeys(df["method"]) if m != ORIGINAL]
+    feats = {}
+    for emb in embedders:  # each crop file embedded once per embedder
+        paths = df["path"].drop_duplicates().tolist()
+        f = embed_paths(emb, paths)
+        feats[emb.name] = dict(zip(paths, f))
+    rows, per_id, ranked = [], [], []
+    orig_all = df[df["method"] == ORIGINAL]
+    for emb in embedders:
+        F = feats[emb.name]
+        for mode in sorted(set(df["mode"])):
+            orig = orig_all[orig_all["mode"] == mode] if mode in set(orig_all["mode"]) else orig_all
+            orig = orig.drop_duplicates("path").reset_index(drop=True)
+            go = np.stack([F[p] for p in orig["path"]])
+            for protocol in protocols:
+                g_cam = camids_for(orig, protocol)
+                g_pid = orig["pid"].to_numpy()
+                jobs = [("original", "reference", orig, go)]
+                for m in methods:
+                    anon = df[(df["method"] == m) & (df["mode"] == mode)].reset_index(drop=True)
+                    if len(anon):
+                        jobs.append((m, "naive", anon, np.stack([F[p] for p in anon["path"]])))
+                for method, attacker, qdf, qf in jobs:
+                    q_pid, q_cam = qdf["pid"].to_numpy(), camids_for(qdf, protocol)
+                    variants = [(attacker, qf)]
+                    if adaptive and attacker == "naive":
+                        ia, io = _pairs(qdf, orig)
+                        variants.append(("adaptive", adapt_queries(qf, q_pid, qf[ia], go[io], q_pid[ia])))
+                    for att, qx in variants:
+                        pairs = [("anonymized->original", qx, go, q_pid, g_pid, q_cam, g_cam, qdf, orig)]
+                        if reverse and att == "naive":
+                            pairs.append(("original->anonymized", go, qx, g_pid, q_pid, g_cam, q_cam, orig, qdf))
+                        for direction, a, b, ap_, bp, ac, bc, adf, bdf in pairs:
+                            dist = ranking.cosine_distmat(a, b)
+                            ev = score(dist, ap_, bp, ac, bc, n_boot, seed)
+                            if method == ORIGINAL:
+                                direction = "original->original"
+                            label = dict(method=method, embedder=emb.name, protocol=protocol, attacker=att,
+                                         mode=mode, direction=direction)
+                            rows.append(label | ev.row)
+                            if len(ev.per_query):
+                                g = ev.per_query.groupby("pid")
+                                per_id.append(pd.DataFrame(label | {
+                                    "pid": g.size().index, "n_queries": g.size().to_numpy(),
+                                    "rank1": g["first_rank"].apply(lambda s: float((s == 1).mean())).to_numpy(),
+                                    "mAP": g["ap"].mean().to_numpy()}))
+                            if att in ("naive", "reference") and not direction.startswith("original->anon") \
+                                    and len(ev.per_query):
+                                for qi in ev.per_query.groupby("pid")["query"].first():
+                                    t = top_k(dist, ap_, bp, ac, bc, int(qi), top)
+                                    ranked.append(pd.DataFrame(label | {
+                                        "query_path": adf["path"].iloc[qi], "query_pid": int(ap_[qi]),
+                                        "rank": t["rank"], "gallery_path": bdf["path"].iloc[t["gallery"]].to_numpy(),
+                                        "gallery_pid": bp[t["gallery"]], "distance": t["distance"],
+                                        "is_match": t["is_match"]}))
+    summary = pd.DataFrame(rows)
+    summary = summary[SUMMARY_COLUMNS]
+    return (summary, pd.concat(per_id, ignore_index=True) if per_id else pd.DataFrame(),
+            pd.concat(ranked, ignore_index=True) if ranked else pd.DataFrame())
+
+
+def run_stage(ctx):
+    """03_reid: reads the crops manifest, writes the tables ``reid_summary``, ``reid_per_identity``,
+    ``reid_ranked`` (and ``faceid_*`` when ``reid.faceid``); returns the summary DataFrame."""
+    from vidanon import crops, embed
+
+    p = ctx.params.reid
+    manifest = crops.load_manifest(ctx.work)
+    embedders = [embed.get(n, device=ctx.params.device) for n in p.embedders]
+    summary, per_id, ranked = evaluate_manifest(manifest, embedders, p.protocols, p.reverse, p.adaptive,
+                                                p.bootstrap, p.seed)
+    ctx.save_table(summary, "reid_summary", formats=("csv", "md"))
+    ctx.save_table(per_id, "reid_per_identity")
+    if len(ranked):
+        ranked = ranked.assign(query_path=[_rel(x, ctx.work) for x in ranked["query_path"]],
+                               gallery_path=[_rel(x, ctx.work) for x in ranked["gallery_path"]])
+    ctx.save_table(ranked, "reid_ranked")
+    return summary
+
+
+def _rel(path: str, work: Path) -> str:
+    """A crop path relative to work/<run>/ (tables never hold machine paths)."""
+    try:
+        return str(Path(path).relative_to(Path(work)))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,66 @@
+"""Embedders on real crops of the sample videos: shape, unit norm, and OSNet separating people."""
+
+import numpy as np
+import pytest
+from reid_crops import one_by_one_crops
+
+from vidanon import embed
+from vidanon.errors import BackendUnavailable, VidanonError
+
+BODY = ["osnet_x0_25_msmt17", "osnet_x0_25_market1501", "mobilenet_v2_imagenet", "hsv_histogram"]
+DIMS = {"osnet_x0_25_msmt17": 512, "osnet_x0_25_market1501": 512, "mobilenet_v2_imagenet": 1280,
+        "hsv_histogram": 816}
+
+
+@pytest.fixture(scope="module")
+def crops(data_dir, weights_dir):
+    return one_by_one_crops()
+
+
+@pytest.mark.parametrize("name", BODY)
+def test_body_embedders_on_real_crops(crops, name):
+    images, pids, _ = crops
+    e = embed.get(name)
+    f = e.embed(list(images[:6]))
+    assert e.name == name and e.description
+    assert f.shape == (6, DIMS[name]) and f.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, atol=1e-5)
+    assert e.embed([]).shape == (0, DIMS[name])
+
+
+def test_osnet_same_person_closer_than_different(crops):
+    images, pids, moments = crops
+    f = embed.get("osnet_x0_25_msmt17").embed(list(images))
+    sim = f @ f.T
+    same = (pids[:, None] == pids[None]) & ~np.eye(len(pids), dtype=bool)
+    assert sim[same].mean() > sim[pids[:, None] != pids[None]].mean() + 0.2
+    # each person's later moments find the first moment of the same person first
+    q, g = moments > 0, moments == 0
+    assert (pids[g][np.argmax(sim[q][:, g], axis=1)] == pids[q]).mean() >= 0.8
+
+
+def test_face_embedder_on_a_real_face(data_dir):
+    from vidanon.video import read_frames
+
+    frames = [f for _, f in read_frames(data_dir / "intel-sample-videos/preview/head-pose-face-detection-female.gif",
+                                         0, 1)]
+    e = embed.get("dlib_face_resnet")
+    boxes = e.detect(frames[0])
+    assert len(boxes) == 1
+    d = e.descriptors(frames[0], boxes)
+    assert d.shape == (1, 128)
+    x1, y1, x2, y2 = boxes[0].astype(int)
+    f = e.embed([frames[0][y1:y2, x1:x2].copy()])
+    assert f.shape == (1, 128)
+    np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, atol=1e-5)
+
+
+def test_bad_input_and_unknown_names():
+    with pytest.raises(ValueError, match="crop 0"):
+        embed.get("hsv_histogram").embed([np.zeros((10, 10), np.uint8)])
+    with pytest.raises(VidanonError, match="unknown embedder"):
+        embed.get("resnet9000")
+    with pytest.raises(BackendUnavailable, match="AGW is not supported"):
+        embed.get("agw")
+    with pytest.raises(VidanonError, match="not found|not on this machine"):
+        embed.get("osnet_x1_0_msmt17")  # a zoo name whose checkpoint is not here

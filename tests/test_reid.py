@@ -1,0 +1,104 @@
+"""The re-ID stage on real crops: torchreid equivalence on a real OSNet matrix, the protocols,
+the attackers, and run_stage writing its tables."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from reid_crops import head_pose_manifest, one_by_one_crops
+
+from vidanon import embed, reid
+from vidanon.metrics import ranking
+
+
+def test_equals_torchreid_on_a_real_osnet_matrix(data_dir, weights_dir):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from torchreid.reid.metrics.rank import evaluate_rank as tr_rank
+    images, pids, moments = one_by_one_crops()
+    f = embed.get("osnet_x0_25_msmt17").embed(list(images))
+    q = moments == 1
+    dist = ranking.cosine_distmat(f[q], f)  # the gallery holds each query's own crop: same camid, removed
+    args = (dist, pids[q], pids, moments[q], moments)
+    ref_cmc, ref_map = tr_rank(*args, max_rank=10, use_cython=False)
+    r = ranking.evaluate_rank(*args, max_rank=10)
+    np.testing.assert_allclose(r.cmc, ref_cmc, atol=1e-6)
+    assert r.mAP == pytest.approx(ref_map, abs=1e-9)
+    assert r.rank(1) >= 0.8  # OSNet finds these six people again
+
+
+def test_adaptive_attacker_undoes_a_learnable_distortion():
+    # unit test on synthetic features (no model): an 'anonymization' that mixes feature dimensions
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(8, 16))
+    pids = np.repeat(np.arange(8), 10)
+    orig = centres[pids] + 0.3 * rng.normal(size=(80, 16))
+    mix = np.eye(16) + 0.9 * rng.normal(size=(16, 16))
+    anon = orig @ mix + rng.normal(size=(80, 16))
+    norm = lambda x: (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)  # noqa: E731
+    o, a = norm(orig), norm(anon)
+    cams = np.tile([0, 1], 40)
+    naive = ranking.evaluate_rank(ranking.cosine_distmat(a, o), pids, pids, cams, cams)
+    adapted = reid.adapt_queries(a, pids, a, o, pids, alpha=0.01)
+    adaptive = ranking.evaluate_rank(ranking.cosine_distmat(adapted, o), pids, pids, cams, cams)
+    assert adaptive.mAP > naive.mAP + 0.1
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory, data_dir, weights_dir):
+    return head_pose_manifest(tmp_path_factory.mktemp("crops"))
+
+
+@pytest.mark.slow
+def test_evaluate_manifest_tables(manifest):
+    summary, per_id, ranked = reid.evaluate_manifest(
+        manifest, [embed.get("osnet_x0_25_msmt17"), embed.get("hsv_histogram")], n_boot=50)
+    assert list(summary.columns) == reid.SUMMARY_COLUMNS
+    ref = summary[(summary.attacker == "reference") & (summary.protocol == "cross-clip")]
+    assert len(ref) == 2 and (ref.direction == "original->original").all()
+    # two people, each query's clip excluded: chance Rank-1 = share of the true person's crops
+    assert ref.chance_rank1.between(0.2, 0.6).all() and (ref.rank1 >= ref.chance_rank1).all()
+    osnet = summary[(summary.embedder == "osnet_x0_25_msmt17") & (summary.protocol == "cross-clip")]
+    assert set(osnet.attacker) == {"reference", "naive", "adaptive"}
+    naive = osnet[osnet.attacker == "naive"].iloc[0]
+    assert naive.rank1 >= 0.75 and naive.privacy_level == "poor"  # grey heads barely stop body re-ID
+    assert naive.rank1_lo <= naive.rank1 <= naive.rank1_hi
+    assert naive.n_identities == 2 and naive.n_queries == 16
+    assert set(per_id.pid) == {1, 2}
+    assert ranked.groupby(["method", "embedder", "protocol", "query_path"]).size().max() == 5
+    assert ranked.is_match.any()
+
+
+def test_protocol_camids():
+    df = pd.DataFrame({"clip": ["a", "a", "b"], "camid": [1001, 1002, 2001]})
+    assert list(reid.camids_for(df, "cross-clip")) == [0, 0, 1]
+    assert list(reid.camids_for(df, "cross-segment")) == [1001, 1002, 2001]
+    with pytest.raises(ValueError, match="protocol"):
+        reid.camids_for(df, "same-frame")
+
+
+def test_manifest_errors():
+    with pytest.raises(ValueError, match="no crop with a known identity"):
+        reid.evaluate_manifest(pd.DataFrame({"pid": [-1], "method": ["original"]}), [])
+    with pytest.raises(ValueError, match="no 'original'"):
+        reid.evaluate_manifest(pd.DataFrame({"pid": [1], "method": ["face-blur"]}), [])
+
+
+@pytest.mark.slow
+def test_run_stage_writes_tables(tmp_path, manifest):
+    from vidanon.outputs import Context
+    from vidanon.params import load
+
+    (tmp_path / "p.yaml").write_text("name: t\nclips: [{id: female, sample: female}]\n"
+                                     "reid: {embedders: [hsv_histogram], bootstrap: 20, protocols: [cross-clip]}\n")
+    ctx = Context(load(tmp_path / "p.yaml"), tmp_path, "03_reid")
+    crops_dir = ctx.work / "crops"
+    crops_dir.mkdir(parents=True)
+    rel = manifest.assign(path=[str(__import__("os").path.relpath(p, crops_dir)) for p in manifest.path])
+    rel.to_parquet(crops_dir / "manifest.parquet")
+    summary = reid.run_stage(ctx)
+    assert set(summary.method) == {"original", "hide-head"}
+    for t in ("reid_summary", "reid_per_identity", "reid_ranked"):
+        assert (ctx.figures / "tables" / f"{t}.csv").is_file()
+    assert not ctx.load_metrics("reid_ranked").query_path.str.startswith("/").any()
