@@ -218,6 +218,15 @@ def summarize(pose: pd.DataFrame, motion: pd.DataFrame, detection: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
+def face_keeping_methods(params) -> list[str]:
+    """Names of the methods meant to keep faces detectable: "original" and every method whose
+    anonymizer key is in ``params.utility.face_methods`` (face-replacing generators such as
+    DeepPrivacy2). Face detection preservation is measured for these only: for a method that removes
+    faces on purpose a lost face is success, not lost utility."""
+    keys = params.utility.face_methods
+    return [ORIGINAL] + [m.name for m in params.anonymize.methods if m.method in keys]
+
+
 def _example_frame(scene) -> int | None:
     """The frame with the most persons that have keypoints (the middle one of the ties)."""
     if scene.keypoints.empty:
@@ -249,7 +258,7 @@ def run_stage(ctx) -> dict[str, pd.DataFrame]:
     u = p.utility
     device = "cuda" if p.device == "cuda" else "cpu"
     methods = [(ORIGINAL, ORIGINAL)] + [(m.name, m.method) for m in p.anonymize.methods]
-    face_names = [n for n, key in methods if key == ORIGINAL or key in u.face_methods]
+    face_names = face_keeping_methods(p)
     log.info("face detection preservation for: %s", ", ".join(face_names))
     scenes = scene_mod.analyze_all(ctx)
     pose_model = detect.get_pose()
