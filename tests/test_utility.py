@@ -79,3 +79,15 @@ def test_identity_is_perfect_and_nothing_found_is_zero():
     assert set(joints_df.groupby("method")["pck"].mean().round(6)) == {0.0, 1.0}
     per_clip = utility._detection_per_clip(det)
     assert list(per_clip["recall"]) == [1.0, 0.0]
+
+
+def test_thesis_params_validate_and_turn_action_on():
+    from pathlib import Path
+
+    from vidanon import params
+
+    p = params.load(Path(__file__).resolve().parents[1] / "params" / "thesis.yaml")
+    a = p.utility.action
+    assert a.enabled and a.config and a.checkpoint.startswith("https://")
+    assert {"deepprivacy2-face", "deepprivacy2-body"} <= {m.method for m in p.anonymize.methods}
+    assert utility.face_keeping_methods(p)[0] == "original" and len(utility.face_keeping_methods(p)) == 3
