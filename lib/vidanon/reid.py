@@ -63,17 +63,17 @@ class Evaluation:
 
     row: dict
     per_query: pd.DataFrame
-    distmat: np.ndarray | None = None
+    result: ranking.Ranking | None = None
 
 
 def score(distmat, q_pids, g_pids, q_camids, g_camids, n_boot: int = 1000, seed: int = 0,
-          keep_distmat: bool = False) -> Evaluation:
+          max_rank: int = 50) -> Evaluation:
     """Rank-1/5/10, mAP, mINP, bootstrap CIs over queries, chance levels and the privacy level of one
     distance matrix. A matrix where no query has a true match gives NaN metrics and a note."""
     q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
     base = {"n_gallery": int(distmat.shape[1]), "n_identities": int(len(np.intersect1d(q_pids, g_pids)))}
     try:
-        r = ranking.evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids)
+        r = ranking.evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=max_rank)
     except ValueError as e:
         row = dict(base, rank1=np.nan, rank1_lo=np.nan, rank1_hi=np.nan, rank5=np.nan, rank10=np.nan,
                    mAP=np.nan, mAP_lo=np.nan, mAP_hi=np.nan, mINP=np.nan, chance_rank1=np.nan,
@@ -90,7 +90,7 @@ def score(distmat, q_pids, g_pids, q_camids, g_camids, n_boot: int = 1000, seed:
                n_queries=r.n_valid, n_identities=int(len(np.unique(q_pids[v]))), note="")
     pq = pd.DataFrame({"query": np.flatnonzero(v), "pid": q_pids[v], "first_rank": r.first_rank[v],
                        "ap": r.ap[v], "inp": r.inp[v]})
-    return Evaluation(row, pq, distmat if keep_distmat else None)
+    return Evaluation(row, pq, r)
 
 
 def camids_for(df: pd.DataFrame, protocol: str) -> np.ndarray:
@@ -248,3 +248,63 @@ def _rel(path: str, work: Path) -> str:
         return str(Path(path).relative_to(Path(work)))
     except ValueError:
         return str(path)
+
+
+# --- Market-1501-style folders (the `reid` command) ----------------------------------------
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def read_market_folder(folder, camid: str = "cam") -> pd.DataFrame:
+    """The crops of a Market-1501-style folder: columns path, pid, camid (junk pid -1 left out, as
+    torchreid does). ``camid``: 'cam' (the c<N> of the name, Market-1501's rule) or 'cam-seq'
+    (cam * 1000 + seq: one camid per clip and time segment, as vidanon's crops). DataError for a
+    missing or empty folder or a file name that is not Market-1501's."""
+    from vidanon.crops import parse_market_name
+    from vidanon.errors import DataError
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"{folder}: no crop images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+    rows = []
+    for p in files:
+        try:
+            m = parse_market_name(p.name.rsplit(".", 1)[0] + ".jpg")
+        except ValueError:
+            raise DataError(f"{p}: not a Market-1501 file name; expected {{pid:04d}}_c{{cam}}s{{seq}}_"
+                            "{frame:06d}_{k:02d}.jpg, e.g. 0002_c1s1_000451_03.jpg") from None
+        cam = m["cam"] if camid == "cam" else m["cam"] * 1000 + m["seq"]
+        rows.append({"path": str(p), "pid": m["pid"], "camid": cam})
+    df = pd.DataFrame(rows)
+    df = df[df["pid"] >= 0].reset_index(drop=True)
+    if df.empty:
+        raise DataError(f"{folder}: only junk crops (pid -1), nothing to evaluate")
+    return df
+
+
+def evaluate_folders(query_dir, gallery_dir, embedder, camid: str = "cam", n_boot: int = 1000,
+                     seed: int = 0, max_rank: int = 50) -> tuple[dict, np.ndarray]:
+    """Rank-k, mAP, mINP, CIs, chance and privacy level of a query folder against a gallery folder
+    (both Market-1501-style). Returns (summary dict, CMC curve). DataError when no query identity
+    can be matched in the gallery."""
+    from vidanon.errors import DataError
+
+    q, g = read_market_folder(query_dir, camid), read_market_folder(gallery_dir, camid)
+    common = np.intersect1d(q["pid"], g["pid"])
+    if len(common) == 0:
+        raise DataError(f"no query identity of {query_dir} (pids {sorted(set(q['pid']))[:10]}) appears in "
+                        f"{gallery_dir} (pids {sorted(set(g['pid']))[:10]}): the folders do not match")
+    qf, gf = embed_paths(embedder, q["path"]), embed_paths(embedder, g["path"])
+    dist = ranking.cosine_distmat(qf, gf)
+    ev = score(dist, q["pid"].to_numpy(), g["pid"].to_numpy(), q["camid"].to_numpy(), g["camid"].to_numpy(),
+               n_boot, seed, max_rank)
+    if ev.result is None:
+        raise DataError(f"every true match of the queries in {query_dir} lies in the same camera (camid) in "
+                        f"{gallery_dir}, and the protocol removes those; nothing to rank. Use crops of "
+                        "other cameras / segments, or --camid cam-seq to split cameras by segment.")
+    row = {"query_dir": str(query_dir), "gallery_dir": str(gallery_dir), "model": embedder.name,
+           "n_query_files": len(q), "n_gallery_files": len(g)} | ev.row
+    return row, ev.result.cmc
