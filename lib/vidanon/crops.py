@@ -236,3 +236,30 @@ def load_manifest(work: Path) -> pd.DataFrame:
     df = pd.read_parquet(path)
     df["path"] = [str(Path(work) / "crops" / p) for p in df["path"]]
     return df
+
+
+def contact_sheet(manifest: pd.DataFrame, versions: list[str], n: int = 4, thumb: tuple[int, int] = (128, 64),
+                  mode: str = "aligned") -> tuple[np.ndarray, list[int]]:
+    """One row per ground-truth identity: ``n`` of its crops (evenly spaced over all its clips) in
+    each version, side by side in ``versions`` order (``manifest`` with absolute paths, see
+    ``load_manifest``). Returns the RGB uint8 image (rows x (len(versions) * n) thumbnails of
+    ``thumb`` = (height, width), grey where a version has no such crop) and the pids of the rows."""
+    m = manifest[(manifest["mode"] == mode) & (manifest["pid"] >= 0)]
+    ref = m[m["method"] == versions[0]].sort_values(["pid", "clip", "frame"])
+    by_key = m.set_index(["method", "clip", "frame", "track_id"])["path"]
+    by_key = by_key[~by_key.index.duplicated()]
+    th, tw = thumb
+    pids = sorted(int(p) for p in ref["pid"].unique())
+    sheet = np.full((max(len(pids), 1) * th, len(versions) * n * tw, 3), 128, np.uint8)
+    for r, pid in enumerate(pids):
+        rows = ref[ref["pid"] == pid]
+        picks = rows.iloc[np.unique(np.linspace(0, len(rows) - 1, min(n, len(rows))).round().astype(int))]
+        for j, key in enumerate(picks[["clip", "frame", "track_id"]].itertuples(index=False)):
+            for v, version in enumerate(versions):
+                path = by_key.get((version, *key))
+                img = cv2.imread(str(path)) if path is not None else None
+                if img is None:
+                    continue
+                x = (v * n + j) * tw
+                sheet[r * th:(r + 1) * th, x:x + tw] = cv2.resize(img, (tw, th))[:, :, ::-1]
+    return sheet, pids
