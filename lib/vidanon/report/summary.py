@@ -1,0 +1,271 @@
+"""One summary row per method from the tables of stages 01-06.
+
+The stage tables are read by name (``Context.load_metrics``); a table or column that is missing
+gives a note ("stage 04_drift not run: no table 'temporal'") and NaN cells, never an exception, so a
+partial run still gets a report that says what it lacks.
+
+Units in the summary: Rank-1, Rank-5, mAP, chance and their CIs in PERCENT (0-100; fractions in the
+stage tables are converted); rates (leaked frames, face detection, face identification) as fractions
+in [0, 1]; PSNR in dB; SSIM, OKS, PCK, recall in [0, 1]; drift as the embedder's distance; fps in
+frames per second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from vidanon.plots import privacy_level, sort_methods
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A column of the summary: where it comes from and which direction is better."""
+
+    name: str  # column in the summary
+    label: str  # for tables and figures
+    group: str  # privacy | temporal | quality | utility | speed
+    better: str  # "lower" | "higher"
+    bounds: tuple[float, float] | None = None  # fixed range for normalization (else min-max over methods)
+    fmt: str = "{:.3f}"
+
+
+METRICS = [
+    Metric("rank1", "Re-ID Rank-1 (%)", "privacy", "lower", (0, 100), "{:.1f}"),
+    Metric("mAP", "Re-ID mAP (%)", "privacy", "lower", (0, 100), "{:.1f}"),
+    Metric("faceid_rank1", "Face-ID Rank-1 (%)", "privacy", "lower", (0, 100), "{:.1f}"),
+    Metric("faceid_verified", "Faces verified (share)", "privacy", "lower", (0, 1), "{:.2f}"),
+    Metric("leaked_rate", "Leaked-face frames (share)", "privacy", "lower", (0, 1), "{:.3f}"),
+    Metric("drift_mean", "Identity drift (mean)", "temporal", "lower"),
+    Metric("drift_p95", "Identity drift (p95)", "temporal", "lower"),
+    Metric("switches", "Identity switches", "temporal", "lower", None, "{:.0f}"),
+    Metric("tLP", "tLP", "temporal", "lower"),
+    Metric("warping_error", "Warping error", "temporal", "lower", None, "{:.4f}"),
+    Metric("psnr", "PSNR (dB)", "quality", "higher", None, "{:.1f}"),
+    Metric("ssim", "SSIM", "quality", "higher", (0, 1)),
+    Metric("perceptual", "Perceptual distance", "quality", "lower"),
+    Metric("psnr_outside", "PSNR outside regions (dB)", "quality", "higher", None, "{:.1f}"),
+    Metric("ssim_outside", "SSIM outside regions", "quality", "higher", (0, 1)),
+    Metric("face_det_rate", "Face detection rate", "privacy", "lower", (0, 1), "{:.2f}"),
+    Metric("utility", "Utility", "utility", "higher", (0, 1)),
+    Metric("oks", "Pose OKS", "utility", "higher", (0, 1)),
+    Metric("pck", "Pose PCK", "utility", "higher", (0, 1)),
+    Metric("motion_error", "Motion error", "utility", "lower"),
+    Metric("det_recall", "Person detection recall", "utility", "higher", (0, 1)),
+    Metric("action_agreement", "Action top-1 agreement", "utility", "higher", (0, 1)),
+    Metric("fps", "Speed (fps)", "speed", "higher", None, "{:.1f}"),
+]
+METRIC = {m.name: m for m in METRICS}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Columns taken from one stage table (the first of ``tables`` that exists; names of the stages'
+    tables, older names after the current one): ``columns`` maps a summary column to candidate source
+    columns (mean over the method's rows), ``sums`` likewise (sum), ``ratio`` to a (numerator,
+    denominator) pair (sum / sum). ``absent`` is the note when no table exists."""
+
+    stage: str
+    tables: tuple[str, ...]
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    ratio: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    sums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    absent: str | None = None
+
+
+SOURCES = [
+    Source("01_anonymize", ("anonymize_speed", "anonymize_runs", "anonymize"),
+           ratio={"fps": ("frames", "seconds")}),
+    Source("01_anonymize", ("leaks", "leak_check"), ratio={"leaked_rate": ("leaked_frames", "frames")},
+           sums={"leaked_frames": ("leaked_frames",)}),
+    Source("03_reid", ("faceid", "faceid_summary"), columns={
+        "faceid_rank1": ("rank1", "faceid_rank1", "identification_rank1"),
+        "faceid_verified": ("verified", "verified_rate", "verified_share", "verification_rate", "verify_rate",
+                            "faceid_verified"),
+    }),
+    Source("04_drift", ("drift_summary",), columns={"drift_mean": ("mean", "drift_mean"),
+                                                    "drift_p95": ("p95", "drift_p95")},
+           sums={"switches": ("switches",)}),
+    Source("04_drift", ("temporal", "temporal_summary"), columns={"tLP": ("tLP", "tlp"),
+                                                                  "warping_error": ("warping_error", "warp_error")}),
+    Source("05_quality", ("quality_summary", "quality"), columns={
+        "psnr": ("psnr",), "ssim": ("ssim",), "perceptual": ("perceptual",),
+        "psnr_outside": ("psnr_out", "psnr_outside"), "ssim_outside": ("ssim_out", "ssim_outside"),
+    }),
+    Source("05_quality", ("face_detection_summary", "face_detection_rate"), columns={
+        "face_det_rate": ("rate", "face_detection_rate", "detection_rate"),
+    }),
+    Source("06_action", ("utility_summary",), columns={
+        "oks": ("oks",), "oks_lo": ("oks_lo",), "oks_hi": ("oks_hi",),
+        "pck": ("pck@0.1", "pck", "pck@0.05"), "motion_error": ("motion_error",),
+        "det_recall": ("person_recall", "det_recall", "detection_recall"),
+    }),
+    Source("06_action", ("utility_action",), columns={"action_agreement": ("top1_agreement", "action_agreement")},
+           absent="action recognition not run (06_action: utility.action is off or has no checkpoint)"),
+]
+
+ALL_TABLES = ["reid", "reid_summary", "utility_score"] + [t for s in SOURCES for t in s.tables]
+
+
+def load_tables(load: Callable[[str], pd.DataFrame], names=None) -> dict[str, pd.DataFrame]:
+    """Read the stage tables with ``load(name)`` (e.g. ``ctx.load_metrics``); missing ones are left out."""
+    out = {}
+    for name in names or ALL_TABLES:
+        try:
+            out[name] = load(name)
+        except (FileNotFoundError, OSError):
+            continue
+    return out
+
+
+def _pick(df: pd.DataFrame, candidates) -> str | None:
+    for c in candidates:
+        if c in df.columns:
+            return c
+    return None
+
+
+def _as_percent(s: pd.Series) -> pd.Series:
+    """Rank-1/mAP may come as fractions (all values <= 1) or percent; return percent."""
+    s = pd.to_numeric(s, errors="coerce")
+    finite = s.dropna()
+    return s * 100.0 if len(finite) and finite.abs().max() <= 1.0 else s
+
+
+def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str | None = None,
+                attacker: str | None = None) -> pd.DataFrame:
+    """One re-ID row per method: among the rows that match the filters given, the strongest attack
+    (highest Rank-1), since privacy is only as good as the best attacker's failure. Rank-1, Rank-5,
+    mAP, chance and CIs in percent; ``attack`` names the embedder / protocol / attacker used."""
+    df = reid.copy()
+    for col, want in (("embedder", embedder), ("protocol", protocol), ("attacker", attacker)):
+        if want is not None and col in df.columns:
+            df = df[df[col] == want]
+    for col in ("rank1", "rank1_lo", "rank1_hi", "rank5", "mAP", "chance"):
+        if col in df.columns:
+            df[col] = _as_percent(df[col])
+    df = df.sort_values("rank1", ascending=False, kind="stable").drop_duplicates("method")
+    parts = [c for c in ("embedder", "protocol", "attacker") if c in df.columns]
+    df["attack"] = df[parts].astype(str).agg(" / ".join, axis=1) if parts else ""
+    keep = [c for c in ("method", "rank1", "rank1_lo", "rank1_hi", "rank5", "mAP", "chance", "attack")
+            if c in df.columns]
+    out = df[keep].set_index("method")
+    out["level"] = [privacy_level(v) for v in out["rank1"]]
+    return out
+
+
+def _aggregate(df: pd.DataFrame, src: Source, table: str, notes: list[str]) -> pd.DataFrame:
+    if "method" not in df.columns:
+        notes.append(f"table '{table}' ({src.stage}) has no 'method' column: skipped")
+        return pd.DataFrame()
+    g = df.groupby("method", sort=False)
+    out = pd.DataFrame(index=pd.Index(list(g.groups), name="method"))
+    for dst, cands in src.columns.items():
+        col = _pick(df, cands)
+        if col is None:
+            if not dst.endswith(("_lo", "_hi")):
+                notes.append(f"table '{table}' ({src.stage}) has no column for {dst} (looked for {list(cands)})")
+            continue
+        out[dst] = g[col].apply(lambda s: pd.to_numeric(s, errors="coerce").mean())
+    for dst, cands in src.sums.items():
+        col = _pick(df, cands)
+        if col is not None:
+            out[dst] = g[col].apply(lambda s: pd.to_numeric(s, errors="coerce").sum())
+    for dst, (num, den) in src.ratio.items():
+        if num in df.columns and den in df.columns:
+            n = g[num].apply(lambda s: pd.to_numeric(s, errors="coerce").sum())
+            d = g[den].apply(lambda s: pd.to_numeric(s, errors="coerce").sum())
+            out[dst] = (n / d.replace(0, np.nan)).astype(float)
+        else:
+            notes.append(f"table '{table}' ({src.stage}) lacks '{num}'/'{den}' for {dst}")
+    return out
+
+
+def utility_column(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, str, str]:
+    """The utility number per method with its CI, a short label and its definition.
+
+    THE utility number is defined once, by 06_action (``vidanon.utility.utility_score``, saved as the
+    table 'utility_score': ``method, utility, ci_low, ci_high, definition``). Without that table the
+    pose OKS of 'utility_summary' is used and labelled as such (never renamed "utility")."""
+    score = tables.get("utility_score")
+    if score is not None and len(score) and {"method", "utility"} <= set(score.columns):
+        df = score.rename(columns={"ci_low": "utility_lo", "ci_high": "utility_hi"})
+        cols = [c for c in ("utility", "utility_lo", "utility_hi") if c in df.columns]
+        definition = str(df["definition"].dropna().iloc[0]) if "definition" in df and df["definition"].notna().any() \
+            else "vidanon.utility.utility_score"
+        short = definition.split(" (")[0].split(";")[0].strip()
+        return df.groupby("method", sort=False)[cols].mean(), f"Utility: {short}", definition
+    summ = tables.get("utility_summary")
+    if summ is not None and len(summ) and {"method", "oks"} <= set(summ.columns):
+        cols = {"oks": "utility", "oks_lo": "utility_lo", "oks_hi": "utility_hi"}
+        sub = summ[["method"] + [c for c in cols if c in summ.columns]].rename(columns=cols)
+        return (sub.groupby("method", sort=False).mean(), "Pose preservation (OKS)",
+                "mean OKS of 06_action's utility_summary (table 'utility_score' missing)")
+    return pd.DataFrame(), "", ""
+
+
+def summarize(tables: Mapping[str, pd.DataFrame], embedder: str | None = None, protocol: str | None = None
+              ) -> tuple[pd.DataFrame, list[str], dict]:
+    """Combine the stage tables into one row per method.
+
+    Returns ``(summary, notes, info)``: ``summary`` is indexed by method (canonical order, see
+    vidanon.plots.sort_methods) with the columns of :data:`METRICS` that could be computed plus CIs
+    (``rank1_lo/hi``, ``utility_lo/hi``), ``level``, ``chance`` and ``attack``; ``notes`` lists what was
+    missing; ``info`` holds labels (``utility_label``, ``perceptual_name``)."""
+    notes: list[str] = []
+    info: dict = {"utility_label": "", "utility_definition": "", "perceptual_name": None}
+    parts = []
+    reid = next((tables[t] for t in ("reid", "reid_summary") if t in tables and len(tables[t])), None)
+    if reid is not None and {"method", "rank1"} <= set(reid.columns):
+        parts.append(select_reid(reid, embedder, protocol))
+    else:
+        notes.append("stage 03_reid not run: no table 'reid' (privacy Rank-1 missing)")
+    for src in SOURCES:
+        table = next((t for t in src.tables if t in tables and len(tables[t])), None)
+        if table is None:
+            notes.append(src.absent or f"stage {src.stage} not run: no table '{src.tables[0]}'")
+            continue
+        parts.append(_aggregate(tables[table], src, table, notes))
+    for t in ("quality_summary", "quality"):
+        col = _pick(tables.get(t, pd.DataFrame()), ("perceptual_metric", "perceptual_name"))
+        if col is not None:
+            info["perceptual_name"] = ", ".join(map(str, tables[t][col].dropna().unique())) or None
+            break
+    util, label, definition = utility_column(tables)
+    if len(util):
+        parts.append(util)
+        info["utility_label"], info["utility_definition"] = label, definition
+    else:
+        notes.append("stage 06_action not run: no table 'utility_score' or 'utility_summary' (utility missing)")
+    parts = [p for p in parts if len(p.columns)]
+    if not parts:
+        return pd.DataFrame(index=pd.Index([], name="method")), notes, info
+    summary = pd.concat(parts, axis=1)
+    summary = summary.loc[:, ~summary.columns.duplicated()]
+    summary.index.name = "method"
+    return summary.reindex(sort_methods(summary.index)), notes, info
+
+
+def normalized(summary: pd.DataFrame, metrics=None) -> pd.DataFrame:
+    """Every metric of the summary on [0, 1] with 1 = best, for fingerprints.
+
+    Metrics with a fixed range (:attr:`Metric.bounds`, e.g. Rank-1 0-100) are scaled by it; the others
+    min-max over the methods shown (so they compare methods of THIS run only). 'lower is better'
+    metrics are flipped. All-NaN metrics are dropped."""
+    out = {}
+    for m in metrics or METRICS:
+        if m.name not in summary.columns:
+            continue
+        v = pd.to_numeric(summary[m.name], errors="coerce").astype(float)
+        if v.isna().all():
+            continue
+        finite = v[np.isfinite(v)]  # PSNR of an unchanged video is inf: scaled to the end of the range
+        lo, hi = m.bounds if m.bounds else (finite.min(), finite.max())
+        span = hi - lo
+        x = (v - lo) / span if span > 0 else v * 0 + 0.5
+        x = x.clip(0, 1)
+        out[m.name] = 1 - x if m.better == "lower" else x
+    return pd.DataFrame(out, index=summary.index)

@@ -1,0 +1,116 @@
+"""The privacy-utility trade-off: one point per method, x = re-ID Rank-1 (lower = more private),
+y = utility (higher = more useful), with CIs, the privacy bands shaded and the Pareto front marked.
+
+The ideal method sits top-left: nobody re-identified, everything still usable. A method is on the
+Pareto front when no other method is both at least as private and at least as useful (and strictly
+better in one of the two).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from vidanon import plots
+
+
+def pareto_front(x, y) -> np.ndarray:
+    """Indices of the non-dominated points, sorted by x, where LOWER x and HIGHER y are better.
+
+    ``x``, ``y``: 1-D arrays of equal length (NaN points are never on the front). A point is
+    dominated when another has x' <= x and y' >= y with at least one strict inequality."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D arrays of the same length, got {x.shape} and {y.shape}")
+    ok = np.isfinite(x) & np.isfinite(y)
+    idx = np.flatnonzero(ok)
+    front = []
+    for i in idx:
+        dominated = np.any((x[idx] <= x[i]) & (y[idx] >= y[i]) & ((x[idx] < x[i]) | (y[idx] > y[i])))
+        if not dominated:
+            front.append(i)
+    front = np.array(front, dtype=int)
+    return front[np.argsort(x[front], kind="stable")] if len(front) else front
+
+
+def _points(summary: pd.DataFrame) -> pd.DataFrame:
+    need = {"rank1", "utility"}
+    missing = need - set(summary.columns)
+    if missing:
+        raise KeyError(f"the summary lacks {sorted(missing)}: run stages 03_reid and 06_action first")
+    pts = summary[[c for c in ("rank1", "rank1_lo", "rank1_hi", "utility", "utility_lo", "utility_hi",
+                               "chance", "level") if c in summary.columns]].copy()
+    return pts.dropna(subset=["rank1", "utility"])
+
+
+def _err(pts, col):
+    """Asymmetric error bar lengths (2, N) from <col>_lo/<col>_hi, zeros where unknown."""
+    v = pts[col].to_numpy(float)
+    lo = pts.get(f"{col}_lo", pd.Series(v, index=pts.index)).to_numpy(float)
+    hi = pts.get(f"{col}_hi", pd.Series(v, index=pts.index)).to_numpy(float)
+    return np.nan_to_num(np.vstack([v - lo, hi - v]).clip(min=0))
+
+
+def tradeoff_figure(summary: pd.DataFrame, utility_label: str = "Utility", title: str | None = None):
+    """Static (matplotlib) trade-off figure for the thesis; Rank-1 in percent, utility in [0, 1]."""
+    import matplotlib.pyplot as plt
+
+    pts = _points(summary)
+    with plots.style():
+        fig, ax = plt.subplots(figsize=(6.0, 4.2))
+        plots.shade_privacy_bands(ax, "x")
+        front = pts.index[pareto_front(pts["rank1"], pts["utility"])]
+        if len(front) > 1:
+            f = pts.loc[front]
+            ax.step(f["rank1"], f["utility"], where="post", color="#333333", lw=1, ls="--", zorder=2,
+                    label="Pareto front")
+        xerr, yerr = _err(pts, "rank1"), _err(pts, "utility")
+        for i, (m, r) in enumerate(pts.iterrows()):
+            on = m in front
+            ax.errorbar(r["rank1"], r["utility"], xerr=xerr[:, i:i + 1], yerr=yerr[:, i:i + 1],
+                        fmt="o" if on else "s", ms=7 if on else 5, color=plots.method_color(m),
+                        mec="black" if on else "none", capsize=2, lw=1, zorder=3, label=m)
+        if "chance" in pts.columns and pts["chance"].notna().any():
+            ax.axvline(float(pts["chance"].mean()), color="#555555", lw=0.8, ls=":", zorder=1,
+                       label="chance Rank-1")
+        ax.set_xlim(0, 100)
+        ymax = max(1.0, float(np.nanmax(pts["utility"].to_numpy(float))) * 1.05) if len(pts) else 1.0
+        ax.set_ylim(0, ymax)
+        ax.set_xlabel("Re-ID Rank-1 (%)  \u2190 more private")
+        ax.set_ylabel(f"{utility_label}  \u2192 more useful")
+        if title:
+            ax.set_title(title, pad=14)
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return fig
+
+
+def tradeoff_plotly(summary: pd.DataFrame, utility_label: str = "Utility", title: str | None = None):
+    """Interactive (plotly) version of :func:`tradeoff_figure`, hover shows the method and its CIs."""
+    import plotly.graph_objects as go
+
+    pts = _points(summary)
+    fig = go.Figure(layout=dict(template=plots.plotly_template()))
+    plots.plotly_privacy_bands(fig, "x")
+    front = pts.index[pareto_front(pts["rank1"], pts["utility"])]
+    if len(front) > 1:
+        f = pts.loc[front]
+        fig.add_trace(go.Scatter(x=f["rank1"], y=f["utility"], mode="lines", line=dict(shape="hv", dash="dash",
+                                 color="#333333", width=1), name="Pareto front", hoverinfo="skip"))
+    xerr, yerr = _err(pts, "rank1"), _err(pts, "utility")
+    for i, (m, r) in enumerate(pts.iterrows()):
+        on = m in front
+        fig.add_trace(go.Scatter(
+            x=[r["rank1"]], y=[r["utility"]], mode="markers", name=m,
+            marker=dict(color=plots.method_color(m), size=12 if on else 9, symbol="circle" if on else "square",
+                        line=dict(color="black", width=1.5 if on else 0)),
+            error_x=dict(type="data", symmetric=False, array=[xerr[1, i]], arrayminus=[xerr[0, i]], width=3),
+            error_y=dict(type="data", symmetric=False, array=[yerr[1, i]], arrayminus=[yerr[0, i]], width=3),
+            hovertemplate=(f"<b>{m}</b><br>Rank-1 %{{x:.1f}}% ({r.get('level', '')})<br>"
+                           f"{utility_label} %{{y:.3f}}" + ("<br>Pareto optimal" if on else "")
+                           + "<extra></extra>"),
+        ))
+    fig.update_layout(title=title, xaxis=dict(title="Re-ID Rank-1 (%) \u2190 more private", range=[0, 100]),
+                      yaxis=dict(title=f"{utility_label} \u2192 more useful", rangemode="tozero"),
+                      width=820, height=520)
+    return fig

@@ -1,0 +1,313 @@
+"""07_report: summary, trade-off, fingerprints, tables and the static site.
+
+All stage tables here are SYNTHETIC (hand-made numbers) so that the expected summary is known;
+no model runs in these tests."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vidanon import plots
+from vidanon.metrics import ranking
+from vidanon.report import fingerprints, site, summary, tables, tradeoff
+
+METHODS = ["original", "face-blur", "body-solid", "avatar"]
+
+
+def synthetic_tables() -> dict[str, pd.DataFrame]:
+    """Hand-made stage tables in the shapes the stages write (fractions for Rank-1, as 03_reid)."""
+    r1 = [0.9, 0.7, 0.12, 0.3]
+    reid = pd.DataFrame([dict(method=m, embedder=e, protocol="cross-clip", rank1=r * f, rank1_lo=r * f - 0.05,
+                              rank1_hi=min(1.0, r * f + 0.05), rank5=min(1.0, r * f + 0.1), mAP=r * f * 0.8,
+                              mINP=0.2, chance=0.25) for m, r in zip(METHODS, r1)
+                         for e, f in (("osnet_x0_25_msmt17", 1.0), ("hsv_histogram", 0.8))])
+    util = pd.DataFrame({"method": METHODS, "oks": [1.0, 0.97, 0.05, 0.8], "oks_lo": [1.0, 0.95, 0.02, 0.75],
+                         "oks_hi": [1.0, 0.99, 0.08, 0.85], "pck@0.1": [1, .95, .1, .8],
+                         "motion_error": [0, .5, 9, 2], "person_recall": [1, 1, .2, .9]})
+    score = pd.DataFrame({"method": METHODS, "utility": [1.0, 0.9, 0.1, 0.7], "ci_low": [1.0, 0.85, 0.05, 0.6],
+                          "ci_high": [1.0, 0.95, 0.15, 0.8], "n": 10,
+                          "definition": "mean OKS (synthetic test definition)"})
+    speed = pd.DataFrame([dict(clip=c, method=m, frames=20, seconds=s, fps=20 / s)
+                          for c in ("a", "b") for m, s in zip(METHODS, [0.1, 1.0, 2.0, 4.0])])
+    speed.loc[(speed["clip"] == "b") & (speed["method"] == "face-blur"), ["frames", "seconds"]] = [60, 1.0]
+    leaks = pd.DataFrame([dict(clip=c, method=m, frames=20, leaked_frames=k)
+                          for c in ("a", "b") for m, k in zip(METHODS, [20, 2, 0, 0])])
+    quality = pd.DataFrame(dict(method=METHODS, psnr=[np.inf, 35, 18, 22], ssim=[1, .97, .6, .75],
+                                psnr_out=[np.inf, 48, 45, 30], ssim_out=[1, .999, .99, .9],
+                                perceptual=[0, .02, .3, .2], perceptual_metric="mobilenet-feature"))
+    drift = pd.DataFrame(dict(method=METHODS, mean=[.1, .15, .3, .2], p95=[.2, .3, .5, .4], switches=[0, 1, 4, 2]))
+    return dict(reid=reid, utility_summary=util, utility_score=score, anonymize_speed=speed, leaks=leaks,
+                quality_summary=quality, drift_summary=drift)
+
+
+# --- plots ---------------------------------------------------------------------------------------
+
+def test_method_colors_stable_and_distinct():
+    known = plots.METHOD_ORDER
+    assert len(set(plots.method_colors(known).values())) == len(known)
+    assert plots.method_color("my-new-method") == plots.method_color("my-new-method")
+    assert re.fullmatch(r"#[0-9A-Fa-f]{6}", plots.method_color("my-new-method"))
+    assert plots.sort_methods(["zeta", "avatar", "original", "alpha"]) == ["original", "avatar", "alpha", "zeta"]
+
+
+@pytest.mark.parametrize("pct", [0, 9.99, 10, 24.9, 25, 50, 50.01, 100])
+def test_privacy_level_matches_ranking(pct):
+    assert plots.privacy_level(pct) == ranking.privacy_level(pct / 100)
+
+
+def test_privacy_bands_cover_0_100():
+    b = plots.PRIVACY_BANDS
+    assert b[0][0] == 0 and b[-1][1] == 100
+    assert all(b[i][1] == b[i + 1][0] for i in range(len(b) - 1))
+    assert [x[2] for x in b] == ["excellent", "good", "moderate", "poor"]
+
+
+# --- trade-off ---------------------------------------------------------------------------------------
+
+def test_pareto_front_known_points():
+    # lower x and higher y are better
+    x = [10, 20, 30, 15, 40, np.nan]
+    y = [0.2, 0.6, 0.9, 0.1, 0.9, 1.0]
+    # (15, 0.1) is dominated by (10, 0.2); (40, 0.9) by (30, 0.9); NaN never on the front
+    assert pareto_list(x, y) == [0, 1, 2]
+
+
+def pareto_list(x, y):
+    return tradeoff.pareto_front(x, y).tolist()
+
+
+def test_pareto_front_ties_and_single():
+    assert pareto_list([5, 5], [0.5, 0.5]) == [0, 1]  # identical points dominate neither
+    assert pareto_list([1], [1]) == [0]
+    assert pareto_list([], []) == []
+    with pytest.raises(ValueError, match="same length"):
+        tradeoff.pareto_front([1, 2], [1])
+
+
+# --- summary -------------------------------------------------------------------------------------------
+
+def test_summarize_synthetic():
+    s, notes, info = summary.summarize(synthetic_tables())
+    assert list(s.index) == METHODS  # canonical order, original first
+    # strongest attack (osnet, factor 1.0) in percent
+    assert s.loc["face-blur", "rank1"] == pytest.approx(70.0)
+    assert s.loc["face-blur", "attack"].startswith("osnet_x0_25_msmt17")
+    assert s.loc["body-solid", "level"] == "good" and s.loc["original", "level"] == "poor"
+    assert s.loc["avatar", "chance"] == pytest.approx(25.0)
+    # fps = total frames / total seconds over clips, not the mean of per-clip fps
+    assert s.loc["face-blur", "fps"] == pytest.approx(80 / 2.0)
+    assert s.loc["face-blur", "leaked_rate"] == pytest.approx(4 / 40)
+    assert s.loc["original", "leaked_frames"] == 40
+    # THE utility number comes from the 'utility_score' table (06_action), CI renamed
+    assert s.loc["avatar", "utility"] == pytest.approx(0.7)
+    assert s.loc["avatar", "utility_lo"] == pytest.approx(0.6)
+    assert info["utility_label"] == "Utility: mean OKS"
+    assert s.loc["body-solid", "psnr_outside"] == 45 and s.loc["body-solid", "pck"] == pytest.approx(0.1)
+    assert s.loc["body-solid", "det_recall"] == pytest.approx(0.2)
+    assert info["perceptual_name"] == "mobilenet-feature"
+    joined = " ".join(notes)
+    assert "04_drift not run: no table 'temporal'" in joined
+    assert "action recognition not run" in joined
+
+
+def test_summarize_filters_embedder():
+    s, _, _ = summary.summarize(synthetic_tables(), embedder="hsv_histogram")
+    assert s.loc["face-blur", "rank1"] == pytest.approx(56.0)
+
+
+def test_summarize_nothing_gives_notes_not_errors():
+    s, notes, _ = summary.summarize({})
+    assert s.empty
+    assert any("03_reid not run" in n for n in notes)
+    assert any("06_action not run" in n for n in notes)
+
+
+def test_summarize_falls_back_to_oks_without_utility_score():
+    t = synthetic_tables()
+    del t["utility_score"]
+    s, _, info = summary.summarize(t)
+    assert info["utility_label"] == "Pose preservation (OKS)"
+    assert s.loc["face-blur", "utility"] == pytest.approx(0.97)
+
+
+def test_summarize_missing_column_is_a_note():
+    t = {"quality_summary": pd.DataFrame({"method": ["a"], "psnr": [30.0]})}
+    s, notes, _ = summary.summarize(t)
+    assert s.loc["a", "psnr"] == 30.0
+    assert any("no column for ssim" in n for n in notes)
+
+
+def test_percent_input_is_not_scaled_twice():
+    reid = pd.DataFrame({"method": ["a", "b"], "rank1": [40.0, 5.0]})
+    s, _, _ = summary.summarize({"reid": reid})
+    assert s.loc["a", "rank1"] == 40.0 and s.loc["b", "level"] == "excellent"
+
+
+def test_normalized_directions_and_inf():
+    s, _, _ = summary.summarize(synthetic_tables())
+    n = summary.normalized(s)
+    assert ((n.fillna(0) >= 0) & (n.fillna(0) <= 1)).all().all()
+    assert n.loc["body-solid", "rank1"] == pytest.approx(1 - 0.12)  # fixed 0-100 range, lower is better
+    assert n.loc["original", "psnr"] == 1.0  # inf PSNR (unchanged video) is the best end
+    assert n.loc["avatar", "fps"] == 0.0 and n.loc["original", "fps"] == 1.0  # min-max over methods
+
+
+# --- tables -----------------------------------------------------------------------------------------------
+
+def test_tables_export_three_formats(tmp_path):
+    s, _, _ = summary.summarize(synthetic_tables())
+    paths = tables.export(s, tmp_path, "summary_privacy", "Privacy per method (synthetic)", groups=["privacy"])
+    assert set(paths) == {"csv", "md", "tex"}
+    raw = pd.read_csv(paths["csv"])
+    assert list(raw["method"]) == METHODS and "rank1" in raw and "psnr" not in raw
+    md = paths["md"].read_text()
+    assert md.splitlines()[0].startswith("| Method") and "70.0 [65.0, 75.0]" in md
+    tex = paths["tex"].read_text()
+    for token in ("\\toprule", "\\midrule", "\\bottomrule", "Rank-1 (\\%)", "\\label{tab:summary_privacy}"):
+        assert token in tex
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_display_table_marks_missing_as_na():
+    s = pd.DataFrame({"rank1": [np.nan, 20.0], "ssim": [0.5, np.nan]}, index=pd.Index(["a", "b"], name="method"))
+    d = tables.display_table(s)
+    assert d.loc[0, "Re-ID Rank-1 (%)"] == "n/a" and d.loc[1, "SSIM"] == "n/a"
+
+
+# --- figures ---------------------------------------------------------------------------------------------
+
+def test_tradeoff_and_fingerprint_figures():
+    import matplotlib.pyplot as plt
+
+    s, _, info = summary.summarize(synthetic_tables())
+    fig = tradeoff.tradeoff_figure(s, info["utility_label"])
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (0, 100)
+    assert {t.get_text() for t in ax.texts} >= {"excellent", "good", "moderate", "poor"}
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Pareto front" in legend and all(m in legend for m in METHODS)
+    plt.close(fig)
+    pfig = tradeoff.tradeoff_plotly(s, info["utility_label"])
+    assert {t.name for t in pfig.data} >= set(METHODS) | {"Pareto front"}
+    fig = fingerprints.fingerprints_figure(s)
+    assert [a.get_title() for a in fig.axes[:4]] == METHODS
+    plt.close(fig)
+    hm = fingerprints.fingerprints_plotly(s)
+    assert list(hm.data[0].y) == METHODS
+
+
+def test_tradeoff_needs_rank1_and_utility():
+    with pytest.raises(KeyError, match="03_reid"):
+        tradeoff.tradeoff_figure(pd.DataFrame({"utility": [0.5]}, index=["a"]))
+
+
+# --- the stage and the site ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def ctx(tmp_path, monkeypatch):
+    from vidanon.outputs import Context
+
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "rep.yaml").write_text(
+        "name: rep\nclips:\n  - {id: female, sample: female}\n"
+        "anonymize:\n  methods:\n    - {name: face-blur, method: face-blur}\n", encoding="utf-8")
+    return Context.from_notebook("params/rep.yaml", "07_report", root=str(tmp_path))
+
+
+def _local_refs(html: str) -> list[str]:
+    return [u for u in re.findall(r'(?:href|src)="([^"#]+)"', html) if "://" not in u]
+
+
+def test_run_stage_on_synthetic_tables(ctx):
+    from vidanon.report import run_stage
+
+    for name, df in synthetic_tables().items():
+        ctx.save_metrics(df, name)
+    rep = run_stage(ctx)
+    fig_dir = ctx.figures
+    for stem in ("tradeoff", "fingerprints"):
+        for ext in ("png", "pdf", "svg", "html"):
+            assert (fig_dir / f"{stem}.{ext}").stat().st_size > 1000, (stem, ext)
+    for ext in ("csv", "md", "tex"):
+        assert (fig_dir / "tables" / f"summary.{ext}").is_file()
+    assert "Sample videos (c) Intel Corporation" in rep.captions["tradeoff"]
+    assert "OSNet x0.25 trained on MSMT17" in rep.captions["models"]
+    index = rep.paths["index"]
+    html = index.read_text()
+    assert site.external_urls(html) == []
+    assert str(ctx.root) not in html  # no path of this machine in a shared page
+    refs = _local_refs(html)
+    assert "07_report/tradeoff.png" in refs and "07_report/tables/summary.tex" in refs
+    for r in refs:
+        assert (index.parent / r).is_file(), r
+    assert "face-blur" in html and "git commit" in html and "plotly" in html
+    assert json.loads((ctx.work / "report_notes.json").read_text()) == rep.notes
+
+
+def test_run_stage_without_any_table(ctx):
+    from vidanon.report import run_stage
+
+    rep = run_stage(ctx)
+    assert rep.summary.empty
+    assert any("trade-off figure not drawn" in n for n in rep.notes)
+    assert any("fingerprints not drawn" in n for n in rep.notes)
+    html = rep.paths["index"].read_text()
+    assert "03_reid not run" in html
+
+
+def test_site_lists_notebooks_and_refreshes(ctx):
+    from vidanon.report import build_index_html
+
+    figs = ctx.params.figures_dir(ctx.root)
+    (figs / "02_crop").mkdir(parents=True)
+    (figs / "02_crop" / "contact.png").write_bytes(b"\x89PNG\r\n")
+    (figs / "02_crop.html").write_text("<html></html>")
+    html = build_index_html(ctx).read_text()
+    assert 'href="02_crop.html"' in html and 'src="02_crop/contact.png"' in html
+    assert "<h2>Notebooks</h2>" in html
+
+
+def test_site_requires_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        site.build_site(tmp_path / "missing")
+
+
+def test_external_urls():
+    html = ('<script src="https://cdn.plot.ly/x.js"></script><link href="//fonts.example/a.css">'
+            '<img src="a/b.png"><a href="https://example.org">link ok</a>')
+    assert site.external_urls(html) == ["https://cdn.plot.ly/x.js", "//fonts.example/a.css"]
+
+
+def offline_notebook(title: str = "demo"):
+    """A notebook node whose outputs are what vidanon.plots' renderer emits for one plotly figure."""
+    import nbformat
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[3, 1, 2]), layout=dict(title=title))
+    bundle = plots._offline_renderer().to_mimebundle(fig.to_dict())
+    cell = nbformat.v4.new_code_cell("fig.show()", outputs=[nbformat.v4.new_output("display_data", data=bundle)])
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {title}\n\n$x^2$"), cell])
+
+
+def test_render_notebook_offline(tmp_path):
+    import nbformat
+
+    ipynb = tmp_path / "01_demo.ipynb"
+    nbformat.write(offline_notebook(), ipynb)
+    out = site.render_notebook(ipynb, tmp_path / "01_demo.html")
+    html = out.read_text()
+    assert "plotly-graph-div" in html and "window.Plotly" in html
+    assert site.external_urls(html) == []
+    assert "cdnjs" not in html and "MathJax.js" not in html
+
+
+def test_versions_and_commit():
+    v = site.versions(["pandas", "surely-not-a-package-xyz"])
+    assert v["pandas"] == pd.__version__ and v["surely-not-a-package-xyz"] == "not installed"
+    assert site.git_commit(Path("/")) == "unknown"
