@@ -58,3 +58,42 @@ def test_tsn_without_weights_runs_on_a_sample_clip(tmp_path, monkeypatch):
     rec2 = action.Recognizer(TSN, good.name)
     assert rec2.pretrained
     np.testing.assert_allclose(rec2.predict(clip.frames(), clip.n_frames), scores, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_action_table_end_to_end_with_a_random_checkpoint(tmp_path, monkeypatch):
+    """vidanon.utility.action_table over an original and a copied 'anonymized' video, with a TSN
+    checkpoint of RANDOM weights written here (meaningless scores; plumbing only)."""
+    import torch
+
+    from vidanon import data, utility
+    from vidanon.params import Params
+    from vidanon.video import VideoWriter
+    from vidanon.weights import _sha256
+
+    p = Params.model_validate(dict(name="t", clips=[dict(id="asl-help", sample="asl-help", max_frames=12)],
+                                   anonymize=dict(methods=[dict(name="copy", method="face-blur")])))
+    try:
+        clip = data.open_clip(p.clips[0])
+    except Exception as e:
+        pytest.skip(f"sample not available: {e}")
+    ctx = type("Ctx", (), {"params": p, "work": tmp_path / "work"})()
+    for name in ("original", "copy"):
+        with VideoWriter(ctx.work / "anonymized" / name / "asl-help.mp4", fps=clip.fps) as w:
+            for _, rgb in clip.frames():
+                w.write(rgb)
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    monkeypatch.setenv("VIDANON_WEIGHTS_DIR", str(weights))
+    raw = weights / "raw.pth"
+    torch.save({"state_dict": action.Recognizer(TSN).model.state_dict()}, raw)
+    ckpt = weights / f"tsn_random-{_sha256(raw)[:8]}.pth"
+    raw.rename(ckpt)
+    (weights / "labels.txt").write_text("\n".join(["help"] + [f"other_{i}" for i in range(399)]))
+    p.utility.action.enabled = True
+    p.utility.action.config, p.utility.action.checkpoint, p.utility.action.labels = TSN, ckpt.name, "labels.txt"
+
+    table = utility.action_table(ctx, [clip], ["original", "copy"])
+    assert list(table["method"]) == ["original", "copy"] and (table["label"] == "help").all()
+    assert table["top1_agreement"].tolist() == [1.0, 1.0]  # the same frames give the same top-1
+    assert table["top1_correct"].isin([0.0, 1.0]).all() and len(table["topk"][0].split(" | ")) == 5
