@@ -1,0 +1,103 @@
+"""Face identification leakage on real faces of the head-pose clips (the woman, pid 1, and the man,
+pid 2, each in their own clip and together in a third)."""
+
+import json
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from vidanon import data, embed, faceid
+from vidanon.cli import main
+from vidanon.crops import market_name
+from vidanon.video import read_frames
+
+# (sample, cam, frames, {pid: x-range of the frame}) ; faces found by dlib HOG in all of these
+CLIPS = [("female", 1, (0, 8, 16), {1: (0, 480)}), ("male", 2, (0, 8, 16), {2: (0, 480)}),
+         ("female-and-male", 3, (0,), {1: (0, 240)}), ("female-and-male", 3, (0, 16, 32), {2: (240, 480)})]
+
+
+def _hide_face(face, img):
+    """Test-only 'anonymization': every face dlib finds painted grey (1.3x its box)."""
+    out = img.copy()
+    for x1, y1, x2, y2 in face.detect(img, 1):
+        cx, cy, r = (x1 + x2) / 2, (y1 + y2) / 2, 0.65 * max(x2 - x1, y2 - y1)
+        out[int(max(0, cy - r)):int(cy + r), int(max(0, cx - r)):int(cx + r)] = 128
+    return out
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory, data_dir):
+    root = tmp_path_factory.mktemp("faces")
+    face = embed.get("dlib_face_resnet")
+    for sample, cam, frames, people in CLIPS:
+        for t, rgb in read_frames(data.fetch(sample), 0, max(frames) + 1):
+            if t not in frames:
+                continue
+            for pid, (a, b) in people.items():
+                crop = np.ascontiguousarray(rgb[:, a:b])
+                for version, img in (("original", crop), ("anonymized", _hide_face(face, crop))):
+                    (root / version).mkdir(exist_ok=True)
+                    cv2.imwrite(str(root / version / market_name(pid, cam, 1, t, 0)),
+                                cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    return root
+
+
+def test_verified_and_distances():
+    d = np.array([[0.3, 0.7], [0.8, 0.5]])
+    v = faceid.verified(d, [1, 2], [1, 2], [0, 0], [1, 1])
+    np.testing.assert_array_equal(v, [1.0, 1.0])
+    v = faceid.verified(d, [1, 2], [1, 2], [0, 1], [1, 1])  # query 2's only match is in its own camid
+    assert v[0] == 1.0 and np.isnan(v[1])
+    a = np.random.default_rng(0).normal(size=(4, 3))
+    np.testing.assert_allclose(faceid.euclidean_distmat(a, a), np.linalg.norm(a[:, None] - a[None], axis=2),
+                               atol=1e-7)
+
+
+def test_faceid_cli(folders, tmp_path, capsys):
+    out = tmp_path / "f.json"
+    assert main(["faceid", "--original", str(folders / "original"), "--anonymized", str(folders / "anonymized"),
+                 "--bootstrap", "50", "--out", str(out)]) == 0
+    s = json.loads(out.read_text())
+    assert s["n_files"] == 10 and s["original_face_rate"] >= 0.9
+    ref, anon = s["reference"], s["anonymized"]
+    assert ref["rank1"] >= 0.9 and ref["verified"] >= 0.9  # the same people across clips: dlib knows them
+    assert anon["verified"] < ref["verified"] and s["anonymized_detection_rate"] < 0.2
+    assert (tmp_path / "f.csv").is_file()
+    assert "verified at 0.6" in capsys.readouterr().out
+    assert main(["faceid", "--original", str(folders / "original"), "--anonymized", str(folders / "anonymized"),
+                 "--out", str(out)]) == 2  # refuses to overwrite
+
+
+def test_faceid_cli_mismatched_folders(folders, tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    cv2.imwrite(str(other / market_name(1, 9, 1, 0, 0)), np.zeros((64, 32, 3), np.uint8))
+    assert main(["faceid", "--original", str(folders / "original"), "--anonymized", str(other)]) == 2
+    assert "share no file name" in capsys.readouterr().err
+
+
+def test_stage_core_on_video_frames(data_dir):
+    """describe_frames + evaluate (what run_stage does per clip) on real frames, a grey-face version."""
+    face = embed.get("dlib_face_resnet")
+    rows, orig, anon = [], [], []
+    for sample, cam, frames, people in CLIPS[:2]:
+        stream = [(t, f) for t, f in read_frames(data.fetch(sample), 0, 17) if t in frames]
+        for t, f in stream:
+            x1, y1, x2, y2 = face.detect(f, 1)[0]
+            rows.append(dict(clip=sample, frame=t, track_id=0, pid=list(people)[0], camid=cam * 1000 + 1 + t // 8,
+                             x1=x1, y1=y1, x2=x2, y2=y2))
+        boxes = pd.DataFrame([r for r in rows if r["clip"] == sample])
+        d, found = faceid.describe_frames(face, iter(stream), boxes)
+        orig.append(d)
+        da, found_a = faceid.describe_frames(face, ((t, _hide_face(face, f)) for t, f in stream), boxes)
+        anon.append(da)
+        assert found.all() and not found_a.any()
+    faces = pd.DataFrame(rows).assign(found_original=True, found_grey=False)
+    table = faceid.evaluate({"original": np.concatenate(orig), "grey": np.concatenate(anon)}, faces,
+                            ["cross-segment"], n_boot=20)
+    assert list(table.columns) == faceid.COLUMNS and list(table.method) == ["original", "grey"]
+    ref, grey = table.iloc[0], table.iloc[1]
+    assert ref.rank1 == 1.0 and ref.verified == 1.0 and ref.attacker == "reference"
+    assert grey.detection_rate == 0.0 and grey.verified < 1.0
