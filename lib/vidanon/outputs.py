@@ -134,9 +134,9 @@ class Context:
 def _notebook_defaults() -> None:
     """Plotly output that renders offline in the HTML export: plotly.js embedded once, no CDN."""
     try:
-        import plotly.io as pio
+        from vidanon.plots import use_plotly_defaults
 
-        pio.renderers.default = "notebook"
+        use_plotly_defaults()  # plotly's "notebook" renderer would load MathJax from a CDN
     except ImportError:  # plotly is in the pinned environment; tolerate its absence elsewhere
         pass
 

@@ -79,15 +79,10 @@ def _stage_key(nb: Path, params: params_mod.Params, lib_hash: str, previous: str
 
 
 def _render_html(executed: Path, html: Path) -> None:
-    import nbformat
-    from nbconvert import HTMLExporter
+    # nbconvert's lab template without its CDN scripts: the shared site opens offline
+    from vidanon.report.site import render_notebook
 
-    nb = nbformat.read(executed, as_version=4)
-    exporter = HTMLExporter(template_name="lab")
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(nb)
-    write_text(html, body)
+    render_notebook(executed, html)
 
 
 def _failure_message(nb: Path, err: Exception, kept: Path | None) -> str:
@@ -161,6 +156,11 @@ def run(params_path: str | Path, only: list[str] | None = None, force: bool = Fa
         log.info("%s: done in %.1f s", stage, dt)
         results.append(StageResult(stage, "ran", dt, out_nb, html))
     _write_run_record(params, root, results, time.perf_counter() - t_run)
+    if figures.is_dir():  # the shared site, now that every render exists
+        from vidanon.outputs import Context
+        from vidanon.report import build_index_html
+
+        build_index_html(Context(params, root, "07_report"))
     return results
 
 
