@@ -23,10 +23,11 @@ METHODS = ["original", "face-blur", "body-solid", "avatar"]
 def synthetic_tables() -> dict[str, pd.DataFrame]:
     """Hand-made stage tables in the shapes the stages write (fractions for Rank-1, as 03_reid)."""
     r1 = [0.9, 0.7, 0.12, 0.3]
-    reid = pd.DataFrame([dict(method=m, embedder=e, protocol="cross-clip", rank1=r * f, rank1_lo=r * f - 0.05,
+    reid = pd.DataFrame([dict(method=m, embedder=e, protocol="cross-clip", mode="aligned",
+                              attacker="reference" if m == "original" else a, rank1=r * f, rank1_lo=r * f - 0.05,
                               rank1_hi=min(1.0, r * f + 0.05), rank5=min(1.0, r * f + 0.1), mAP=r * f * 0.8,
-                              mINP=0.2, chance=0.25) for m, r in zip(METHODS, r1)
-                         for e, f in (("osnet_x0_25_msmt17", 1.0), ("hsv_histogram", 0.8))])
+                              mINP=0.2, chance_rank1=0.25, privacy_level="?") for m, r in zip(METHODS, r1)
+                         for e, f, a in (("osnet_x0_25_msmt17", 1.0, "adaptive"), ("hsv_histogram", 0.8, "naive"))])
     util = pd.DataFrame({"method": METHODS, "oks": [1.0, 0.97, 0.05, 0.8], "oks_lo": [1.0, 0.95, 0.02, 0.75],
                          "oks_hi": [1.0, 0.99, 0.08, 0.85], "pck@0.1": [1, .95, .1, .8],
                          "motion_error": [0, .5, 9, 2], "person_recall": [1, 1, .2, .9]})
@@ -41,8 +42,14 @@ def synthetic_tables() -> dict[str, pd.DataFrame]:
     quality = pd.DataFrame(dict(method=METHODS, psnr=[np.inf, 35, 18, 22], ssim=[1, .97, .6, .75],
                                 psnr_out=[np.inf, 48, 45, 30], ssim_out=[1, .999, .99, .9],
                                 perceptual=[0, .02, .3, .2], perceptual_metric="mobilenet-feature"))
-    drift = pd.DataFrame(dict(method=METHODS, mean=[.1, .15, .3, .2], p95=[.2, .3, .5, .4], switches=[0, 1, 4, 2]))
-    return dict(reid=reid, utility_summary=util, utility_score=score, anonymize_speed=speed, leaks=leaks,
+    drift = pd.DataFrame(dict(method=METHODS, to_first_mean=[.1, .15, .3, .2], to_first_p95=[.2, .3, .5, .4],
+                              switches=[0, 1, 4, 2]))
+    faceid = pd.DataFrame([dict(method=m, protocol=p, attacker="naive", rank1=r * f, verified=r * f / 2)
+                           for m, r in zip(METHODS, [1.0, 0.5, 0.0, 0.1]) for p, f in (("cross-clip", 1.0),
+                                                                                   ("cross-segment", 0.5))])
+    drift = pd.concat([drift.assign(model="osnet_x0_25_msmt17"),
+                       drift.assign(model="dlib_face_resnet", switches=99)], ignore_index=True)
+    return dict(reid_summary=reid, faceid_summary=faceid, utility_summary=util, utility_score=score, anonymize_speed=speed, leaks=leaks,
                 quality_summary=quality, drift_summary=drift)
 
 
@@ -97,7 +104,7 @@ def test_summarize_synthetic():
     assert list(s.index) == METHODS  # canonical order, original first
     # strongest attack (osnet, factor 1.0) in percent
     assert s.loc["face-blur", "rank1"] == pytest.approx(70.0)
-    assert s.loc["face-blur", "attack"].startswith("osnet_x0_25_msmt17")
+    assert s.loc["face-blur", "attack"] == "osnet_x0_25_msmt17 / cross-clip / adaptive / aligned"
     assert s.loc["body-solid", "level"] == "good" and s.loc["original", "level"] == "poor"
     assert s.loc["avatar", "chance"] == pytest.approx(25.0)
     # fps = total frames / total seconds over clips, not the mean of per-clip fps
@@ -112,7 +119,12 @@ def test_summarize_synthetic():
     assert s.loc["body-solid", "det_recall"] == pytest.approx(0.2)
     assert info["perceptual_name"] == "mobilenet-feature"
     joined = " ".join(notes)
-    assert "04_drift not run: no table 'temporal'" in joined
+    assert "04_drift not run: no table 'temporal_summary'" in joined
+    # face identification: strongest protocol, in percent; drift: the first model only
+    assert s.loc["face-blur", "faceid_rank1"] == pytest.approx(50.0)
+    assert s.loc["face-blur", "faceid_verified"] == pytest.approx(0.25)
+    assert s.loc["body-solid", "switches"] == 4 and s.loc["avatar", "drift_mean"] == pytest.approx(0.2)
+    assert "model 'osnet_x0_25_msmt17' summarized" in joined
     assert "action recognition not run" in joined
 
 
@@ -145,7 +157,7 @@ def test_summarize_missing_column_is_a_note():
 
 def test_percent_input_is_not_scaled_twice():
     reid = pd.DataFrame({"method": ["a", "b"], "rank1": [40.0, 5.0]})
-    s, _, _ = summary.summarize({"reid": reid})
+    s, _, _ = summary.summarize({"reid_summary": reid})
     assert s.loc["a", "rank1"] == 40.0 and s.loc["b", "level"] == "excellent"
 
 

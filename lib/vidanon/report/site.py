@@ -81,16 +81,18 @@ def run_info(params=None, root: str | Path = ".") -> dict:
 
 # --- notebook renders --------------------------------------------------------------------------
 
-def render_notebook(ipynb: str | Path, html: str | Path) -> Path:
+def render_notebook(ipynb: str | Path, html: str | Path, exclude_prompts: bool = True) -> Path:
     """Render an executed notebook to HTML (nbconvert 'lab' look) that fetches nothing from the network.
 
     Uses the template ``vidanon_offline`` (report/templates/), which drops the lab template's
-    require.js, MathJax, Mermaid and widget-manager scripts from CDNs. Written atomically."""
+    require.js, MathJax, Mermaid and widget-manager scripts from CDNs (plotly figures need
+    vidanon.plots.use_plotly_defaults() in the notebook to carry plotly.js inline). Written atomically."""
     import nbformat
     from nbconvert import HTMLExporter
 
     tpl = resources.files("vidanon.report").joinpath("templates")
     exporter = HTMLExporter(extra_template_basedirs=[str(tpl)], template_name="vidanon_offline")
+    exporter.exclude_input_prompt = exporter.exclude_output_prompt = exclude_prompts
     body, _ = exporter.from_notebook_node(nbformat.read(str(ipynb), as_version=4))
     return write_text(html, body)
 

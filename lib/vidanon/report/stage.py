@@ -56,7 +56,7 @@ def models_used(params, tables_: dict, summary_info: dict | None = None) -> list
         out.append("body keypoints: MediaPipe Pose (33 keypoints, model_complexity=1, mediapipe 0.10.14)")
     if d.masks:
         out.append("person masks: MediaPipe selfie segmentation (mediapipe 0.10.14)")
-    reid = tables_.get("reid", tables_.get("reid_summary"))
+    reid = tables_.get("reid_summary", tables_.get("reid"))
     embedders = (list(dict.fromkeys(reid["embedder"].astype(str))) if reid is not None and "embedder" in reid
                  else list(params.reid.embedders))
     out.append("re-identification: " + "; ".join(_name(e) for e in embedders))

@@ -42,8 +42,8 @@ METRICS = [
     Metric("drift_mean", "Identity drift (mean)", "temporal", "lower"),
     Metric("drift_p95", "Identity drift (p95)", "temporal", "lower"),
     Metric("switches", "Identity switches", "temporal", "lower", None, "{:.0f}"),
-    Metric("tLP", "tLP", "temporal", "lower"),
-    Metric("warping_error", "Warping error", "temporal", "lower", None, "{:.4f}"),
+    Metric("tLP", "tLP (x100)", "temporal", "lower", None, "{:.2f}"),
+    Metric("warping_error", "Warping error (x1000)", "temporal", "lower", None, "{:.2f}"),
     Metric("psnr", "PSNR (dB)", "quality", "higher", None, "{:.1f}"),
     Metric("ssim", "SSIM", "quality", "higher", (0, 1)),
     Metric("perceptual", "Perceptual distance", "quality", "lower"),
@@ -74,6 +74,9 @@ class Source:
     ratio: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     sums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     absent: str | None = None
+    agg: str = "mean"  # "max" for privacy leakage: the strongest attack (protocol) counts
+    percent: tuple[str, ...] = ()  # summary columns converted from fractions to percent
+    first_of: str | None = None  # keep only the rows of the first value of this column (e.g. one model)
 
 
 SOURCES = [
@@ -81,16 +84,16 @@ SOURCES = [
            ratio={"fps": ("frames", "seconds")}),
     Source("01_anonymize", ("leaks", "leak_check"), ratio={"leaked_rate": ("leaked_frames", "frames")},
            sums={"leaked_frames": ("leaked_frames",)}),
-    Source("03_reid", ("faceid", "faceid_summary"), columns={
-        "faceid_rank1": ("rank1", "faceid_rank1", "identification_rank1"),
-        "faceid_verified": ("verified", "verified_rate", "verified_share", "verification_rate", "verify_rate",
-                            "faceid_verified"),
-    }),
-    Source("04_drift", ("drift_summary",), columns={"drift_mean": ("mean", "drift_mean"),
-                                                    "drift_p95": ("p95", "drift_p95")},
-           sums={"switches": ("switches",)}),
-    Source("04_drift", ("temporal", "temporal_summary"), columns={"tLP": ("tLP", "tlp"),
-                                                                  "warping_error": ("warping_error", "warp_error")}),
+    Source("03_reid", ("faceid_summary", "faceid"), columns={
+        "faceid_rank1": ("rank1", "faceid_rank1"), "faceid_verified": ("verified", "faceid_verified"),
+    }, agg="max", percent=("faceid_rank1",)),
+    # drift: distance of a track's anonymized crops to its first one (identity invariance), first model
+    # of the table (04_drift lists the body re-ID model first; face-embedding distances have another scale)
+    Source("04_drift", ("drift_summary",), columns={"drift_mean": ("to_first_mean", "mean", "drift_mean"),
+                                                    "drift_p95": ("to_first_p95", "p95", "drift_p95")},
+           sums={"switches": ("switches",)}, first_of="model"),
+    Source("04_drift", ("temporal_summary", "temporal"), columns={"tLP": ("tlp_x100",),
+                                                                  "warping_error": ("warp_error_x1000",)}),
     Source("05_quality", ("quality_summary", "quality"), columns={
         "psnr": ("psnr",), "ssim": ("ssim",), "perceptual": ("perceptual",),
         "psnr_outside": ("psnr_out", "psnr_outside"), "ssim_outside": ("ssim_out", "ssim_outside"),
@@ -107,7 +110,7 @@ SOURCES = [
            absent="action recognition not run (06_action: utility.action is off or has no checkpoint)"),
 ]
 
-ALL_TABLES = ["reid", "reid_summary", "utility_score"] + [t for s in SOURCES for t in s.tables]
+ALL_TABLES = ["reid_summary", "reid", "utility_score"] + [t for s in SOURCES for t in s.tables]
 
 
 def load_tables(load: Callable[[str], pd.DataFrame], names=None) -> dict[str, pd.DataFrame]:
@@ -144,11 +147,13 @@ def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str |
     for col, want in (("embedder", embedder), ("protocol", protocol), ("attacker", attacker)):
         if want is not None and col in df.columns:
             df = df[df[col] == want]
+    if "chance" not in df.columns and "chance_rank1" in df.columns:
+        df["chance"] = df["chance_rank1"]
     for col in ("rank1", "rank1_lo", "rank1_hi", "rank5", "mAP", "chance"):
         if col in df.columns:
             df[col] = _as_percent(df[col])
     df = df.sort_values("rank1", ascending=False, kind="stable").drop_duplicates("method")
-    parts = [c for c in ("embedder", "protocol", "attacker") if c in df.columns]
+    parts = [c for c in ("embedder", "protocol", "attacker", "mode") if c in df.columns]
     df["attack"] = df[parts].astype(str).agg(" / ".join, axis=1) if parts else ""
     keep = [c for c in ("method", "rank1", "rank1_lo", "rank1_hi", "rank5", "mAP", "chance", "attack")
             if c in df.columns]
@@ -161,6 +166,11 @@ def _aggregate(df: pd.DataFrame, src: Source, table: str, notes: list[str]) -> p
     if "method" not in df.columns:
         notes.append(f"table '{table}' ({src.stage}) has no 'method' column: skipped")
         return pd.DataFrame()
+    if src.first_of and src.first_of in df.columns and df[src.first_of].nunique() > 1:
+        first = df[src.first_of].iloc[0]
+        notes.append(f"table '{table}' ({src.stage}): {src.first_of} {first!r} summarized "
+                     f"(others: {sorted(map(str, set(df[src.first_of]) - {first}))})")
+        df = df[df[src.first_of] == first]
     g = df.groupby("method", sort=False)
     out = pd.DataFrame(index=pd.Index(list(g.groups), name="method"))
     for dst, cands in src.columns.items():
@@ -169,7 +179,8 @@ def _aggregate(df: pd.DataFrame, src: Source, table: str, notes: list[str]) -> p
             if not dst.endswith(("_lo", "_hi")):
                 notes.append(f"table '{table}' ({src.stage}) has no column for {dst} (looked for {list(cands)})")
             continue
-        out[dst] = g[col].apply(lambda s: pd.to_numeric(s, errors="coerce").mean())
+        v = _as_percent(df[col]) if dst in src.percent else pd.to_numeric(df[col], errors="coerce")
+        out[dst] = v.groupby(df["method"], sort=False).agg(src.agg)
     for dst, cands in src.sums.items():
         col = _pick(df, cands)
         if col is not None:
@@ -218,11 +229,11 @@ def summarize(tables: Mapping[str, pd.DataFrame], embedder: str | None = None, p
     notes: list[str] = []
     info: dict = {"utility_label": "", "utility_definition": "", "perceptual_name": None}
     parts = []
-    reid = next((tables[t] for t in ("reid", "reid_summary") if t in tables and len(tables[t])), None)
+    reid = next((tables[t] for t in ("reid_summary", "reid") if t in tables and len(tables[t])), None)
     if reid is not None and {"method", "rank1"} <= set(reid.columns):
         parts.append(select_reid(reid, embedder, protocol))
     else:
-        notes.append("stage 03_reid not run: no table 'reid' (privacy Rank-1 missing)")
+        notes.append("stage 03_reid not run: no table 'reid_summary' (privacy Rank-1 missing)")
     for src in SOURCES:
         table = next((t for t in src.tables if t in tables and len(tables[t])), None)
         if table is None:
