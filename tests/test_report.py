@@ -323,3 +323,21 @@ def test_versions_and_commit():
     v = site.versions(["pandas", "surely-not-a-package-xyz"])
     assert v["pandas"] == pd.__version__ and v["surely-not-a-package-xyz"] == "not installed"
     assert site.git_commit(Path("/")) == "unknown"
+
+
+@pytest.mark.slow
+def test_report_command(ctx, capsys):
+    from vidanon.cli import main
+
+    for name, df in synthetic_tables().items():
+        ctx.save_metrics(df, name)
+    args = ["report", str(ctx.params.source), "--root", str(ctx.root)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "| Method" in out and "site:" in out
+    assert main(args) == 2  # refuses to overwrite
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(args + ["--site-only"]) == 0
+    assert main(args + ["--overwrite", "--embedder", "hsv_histogram"]) == 0
+    assert pd.read_csv(ctx.figures / "tables" / "summary.csv").set_index("method").loc["face-blur", "rank1"] == \
+        pytest.approx(56.0)
