@@ -70,7 +70,7 @@ def summarize(per_frame: pd.DataFrame) -> dict:
             "leaked_faces": int(per_frame["leaked"].sum()), "leak_rate": leaked / n if n else float("nan")}
 
 
-def run_stage(ctx, runs: pd.DataFrame, scenes: dict | None = None) -> pd.DataFrame:
+def run_stage(ctx, runs: pd.DataFrame, scenes: list | None = None) -> pd.DataFrame:
     """Leak check of every anonymized video of ``runs`` (``anonymize.run_stage``'s table).
 
     Returns one row per (clip, method): ``clip, method, frames, face_frames, leaked_frames,
@@ -80,8 +80,7 @@ def run_stage(ctx, runs: pd.DataFrame, scenes: dict | None = None) -> pd.DataFra
     from vidanon.scene import analyze_all
     from vidanon.video import read_frames
 
-    if scenes is None:
-        scenes = {clip.id: scene for clip, scene in analyze_all(ctx)}
+    scenes = {clip.id: scene for clip, scene in (scenes if scenes is not None else analyze_all(ctx))}
     spec = ctx.params.detect.face_eval
     det = detect.get_face_detector(spec)
     rows = []

@@ -16,8 +16,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from vidanon.errors import VidanonError
 
 log = logging.getLogger(__name__)
@@ -153,12 +151,15 @@ def output_path(ctx, method_name: str, clip_id: str) -> Path:
     return ctx.work / "anonymized" / method_name / f"{clip_id}.mp4"
 
 
-def run_stage(ctx, methods: list | None = None) -> pd.DataFrame:
+def run_stage(ctx, methods: list | None = None, scenes: list | None = None):
     """Every clip x (original + ``ctx.params.anonymize.methods``): anonymized videos under
     ``work/<run>/anonymized/<method>/<clip>.mp4``, skipped ("cached") when the video exists and its
     side-car JSON records the same method, options and scene. Returns one row per (clip, method):
-    ``clip, method, key, frames, seconds, fps, cached, path``.
+    ``clip, method, key, frames, seconds, fps, cached, path``. ``scenes``: the ``[(Clip, Scene)]`` of
+    ``vidanon.scene.analyze_all(ctx)`` when the caller already has them.
     """
+    import pandas as pd
+
     from vidanon import scene as scene_mod
     from vidanon.params import MethodSpec
 
@@ -167,7 +168,7 @@ def run_stage(ctx, methods: list | None = None) -> pd.DataFrame:
     for spec in specs:  # fail on a bad method before any work
         get(spec.method, **method_options(sec, spec))
     rows = []
-    for clip, scene in scene_mod.analyze_all(ctx):
+    for clip, scene in (scenes if scenes is not None else scene_mod.analyze_all(ctx)):
         skey = scene_mod.cache_key(clip, ctx.params)
         for spec in specs:
             opts = method_options(sec, spec)

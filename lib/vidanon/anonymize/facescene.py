@@ -1,5 +1,5 @@
 """A faces-only Scene for anonymizing a video without the full scene analysis (the command line,
-the deface benchmark): the face detector runs on every frame, ByteTrack links the faces into
+the deface benchmark): the face detector runs on every frame, IoU linking joins the faces into
 tracks, and each track's missed frames are interpolated / carried over for up to ``max_gap``
 frames. That carry-over is what a per-frame tool such as deface lacks.
 """
@@ -12,27 +12,34 @@ from tqdm.auto import tqdm
 from vidanon.scene import FACE_COLUMNS, Scene
 
 
-def face_scene(clip, detector, max_gap: int = 10, track_thresh: float | None = None,
+def face_scene(clip, detector, max_gap: int = 10, min_iou: float = 0.3, detect_every: int = 1,
                progress: bool = True) -> Scene:
     """Detect and track the faces of a ``data.Clip``; returns a Scene with only ``faces`` filled.
 
     ``detector``: callable ``rgb -> (N, 5) [x1, y1, x2, y2, score]`` (vidanon.detect). Every
-    detection is kept (track_id -1 when ByteTrack did not confirm it); tracked faces are gap-filled.
+    detection is kept; a face is linked to the track whose last box (seen within ``max_gap``
+    frames) it overlaps most (IoU >= ``min_iou``), and each track's gaps are filled by
+    ``vidanon.track.fill_gaps`` (interpolated inside, carried over at both ends).
+    ``detect_every`` > 1 runs the detector on every n-th frame only and lets the tracks fill the
+    frames between (faster; needs ``max_gap >= detect_every - 1``).
     """
+    if detect_every < 1 or max_gap < detect_every - 1:
+        raise ValueError(f"detect_every must be >= 1 and <= max_gap + 1, got {detect_every} (max_gap {max_gap})")
     import pandas as pd
 
-    from vidanon.track import Tracker, fill_gaps
+    from vidanon.track import fill_gaps
 
-    thresh = track_thresh if track_thresh is not None else float(getattr(detector, "threshold", 0.25))
-    tracker = Tracker(track_thresh=thresh, match_thresh=0.8, track_buffer=max(max_gap, 1), fps=clip.fps or 25.0)
+    linker = _Linker(max_gap, min_iou)
     rows, n = [], 0
     frames = clip.frames()
     if progress:
         frames = tqdm(frames, total=clip.n_frames, desc=f"faces {clip.id}", leave=False)
     for t, rgb in frames:
         n += 1
+        if t % detect_every:
+            continue
         dets = np.asarray(detector(rgb), dtype=np.float32).reshape(-1, 5)
-        tids = _match(dets, tracker.update(dets))
+        tids = linker.update(t, dets)
         rows += [(t, int(tid), *map(float, d), "detected") for d, tid in zip(dets, tids)]
     df = pd.DataFrame(rows, columns=FACE_COLUMNS) if rows else pd.DataFrame(columns=FACE_COLUMNS)
     df = df.astype({"frame": "int64", "track_id": "int64", "x1": float, "y1": float, "x2": float,
@@ -41,13 +48,37 @@ def face_scene(clip, detector, max_gap: int = 10, track_thresh: float | None = N
     return Scene(clip.id, clip.width, clip.height, n, clip.fps, faces=faces)
 
 
-def _match(dets: np.ndarray, tracked: np.ndarray) -> np.ndarray:
-    """Track id of each detection (ByteTrack returns the detector's boxes it kept), else -1."""
-    out = np.full(len(dets), -1, dtype=int)
-    if len(dets) == 0 or len(tracked) == 0:
-        return out
-    d = np.abs(dets[:, None, :4] - tracked[None, :, :4]).max(axis=2)
-    best = d.argmin(axis=1)
-    ok = d[np.arange(len(dets)), best] < 0.5
-    out[ok] = tracked[best[ok], 5].astype(int)
-    return out
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) intersection over union of ``x1, y1, x2, y2`` boxes."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:4], b[None, :, 2:4])
+    inter = np.clip(rb - lt, 0, None).prod(axis=2)
+    area = lambda x: np.clip(x[:, 2] - x[:, 0], 0, None) * np.clip(x[:, 3] - x[:, 1], 0, None)  # noqa: E731
+    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
+
+
+class _Linker:
+    """Greedy IoU linking of face boxes into tracks. Faces move little between frames and rarely
+    overlap each other, so this is enough here; it also spares the command line the start-up of
+    a full tracker library (supervision's ByteTrack costs ~1.5 s to import)."""
+
+    def __init__(self, max_gap: int, min_iou: float):
+        self.max_gap, self.min_iou = max_gap, min_iou
+        self.boxes: dict[int, tuple[int, np.ndarray]] = {}  # track id -> (last frame, box)
+        self.next_id = 0
+
+    def update(self, t: int, dets: np.ndarray) -> np.ndarray:
+        self.boxes = {k: v for k, v in self.boxes.items() if t - v[0] <= self.max_gap + 1}
+        ids = np.full(len(dets), -1, dtype=int)
+        if len(dets) and self.boxes:
+            keys = list(self.boxes)
+            m = iou(dets[:, :4], np.array([self.boxes[k][1] for k in keys]))
+            while m.size and m.max() >= self.min_iou:
+                i, j = np.unravel_index(np.argmax(m), m.shape)
+                ids[i] = keys[j]
+                m[i, :], m[:, j] = -1, -1
+        for i in np.flatnonzero(ids < 0):
+            ids[i], self.next_id = self.next_id, self.next_id + 1
+        for i, k in enumerate(ids):
+            self.boxes[int(k)] = (t, dets[i, :4].copy())
+        return ids

@@ -33,6 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--box", action="store_true", help="face regions as boxes instead of ellipses")
     p.add_argument("--max-gap", type=int, default=10,
                    help="frames a missed face/person is carried over or interpolated along its track")
+    p.add_argument("--detect-every", type=int, default=1,
+                   help="face methods: run the face detector on every n-th frame only, the tracks fill the rest")
     p.add_argument("--dilation", type=int, default=4, help="pixels added around body masks")
     p.add_argument("--feather", type=int, default=3, help="pixels of soft edge around regions")
     p.add_argument("--detector", default="centerface", choices=["centerface", "mediapipe-face"],
@@ -76,6 +78,8 @@ def run(args) -> int:
         raise VidanonError(f"{out} exists; pass --overwrite to replace it")
     if out.resolve() == src.resolve():
         raise VidanonError(f"{out}: the output would overwrite the input")
+    if args.detect_every < 1 or args.detect_every > args.max_gap + 1:
+        raise VidanonError(f"--detect-every must be in 1..max-gap+1 ({args.max_gap + 1}), got {args.detect_every}")
     if not 0 <= args.thresh <= 1:
         raise VidanonError(f"--thresh must be in [0, 1], got {args.thresh}")
     anon = anonymize.get(args.method, **_options(args))  # unknown method/option: fails before any work
@@ -84,7 +88,7 @@ def run(args) -> int:
     if args.method in anonymize.FACE_METHODS:
         det = detect.get_face_detector(DetectorSpec(backend=args.detector, threshold=args.thresh))
         try:
-            scene = face_scene(clip, det, args.max_gap)
+            scene = face_scene(clip, det, args.max_gap, detect_every=args.detect_every)
         finally:
             detect.close(det)
     else:

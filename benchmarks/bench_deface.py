@@ -1,0 +1,106 @@
+"""Peer benchmark: deface (CenterFace, per-frame, no tracking) vs vidanon's face blur (the same
+CenterFace model, faces linked into tracks and carried over missed frames), side by side in one run.
+
+For each sample clip with faces, both tools anonymize the same MP4 (GIF samples are first
+re-encoded, deface does not read GIFs) through their command lines, so each timing includes start-up,
+decoding, detection, filtering and encoding. Then an independent face detector (MediaPipe BlazeFace,
+another family than CenterFace) looks for faces in every output frame: a frame where it still finds
+a face is a leaked frame. Prints frames per second and leaked frames of each tool and the ratios.
+
+    VIDANON_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_deface.py [--clips female male]
+
+Target: vidanon at least as fast as deface (speed ratio >= 1) with fewer leaked frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from vidanon import data, detect, leaks, video
+
+CLIPS = ["female", "male", "female-and-male", "walking-and-pause", "walking", "tears-of-steel",
+         "asl-help", "asl-want"]
+
+
+def _mp4(key: str, max_frames: int | None, folder: Path) -> Path:
+    """The sample as an MP4 both tools read (GIFs re-encoded; at most max_frames frames)."""
+    src = data.fetch(key)
+    info = video.probe(src)
+    out = folder / f"{key}.mp4"
+    with video.VideoWriter(out, fps=info.fps, crf=12) as w:
+        for _, rgb in video.read_frames(src, 0, max_frames):
+            w.write(rgb)
+    return out
+
+
+def _timed(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if res.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stderr[-2000:]}")
+    return seconds
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", nargs="+", default=CLIPS, help="sample keys (vidanon.data.SAMPLES)")
+    ap.add_argument("--max-frames", type=int, default=120, help="frames used per clip")
+    ap.add_argument("--mode", choices=["blur", "solid"], default="blur", help="the filter both tools use")
+    ap.add_argument("--thresh", type=float, default=0.2, help="face threshold of both tools (deface's default)")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each tool per clip (alternating; best kept)")
+    ap.add_argument("--detect-every", type=int, default=1,
+                    help="vidanon: run the detector every n-th frame, tracks fill the rest (deface: every frame)")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the outputs in this folder")
+    args = ap.parse_args(argv)
+
+    deface = shutil.which("deface", path=str(Path(sys.executable).parent)) or shutil.which("deface")
+    if deface is None:
+        raise SystemExit("deface is not installed: pip install --no-deps deface==1.5.0 imageio-ffmpeg==0.8.1")
+    folder = Path(tempfile.mkdtemp(prefix="bench-deface-")) if args.keep is None else args.keep
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with detect.get_face_detector("mediapipe-face") as judge:
+        for key in args.clips:
+            src = _mp4(key, args.max_frames, folder)
+            n = video.probe(src).n_frames
+            out_d, out_v = folder / f"{key}.deface.mp4", folder / f"{key}.vidanon.mp4"
+            t_d = t_v = float("inf")
+            for _ in range(args.repeat):  # alternating, best of n: the machine is shared
+                t_d = min(t_d, _timed([deface, str(src), "-o", str(out_d), "--thresh", str(args.thresh),
+                                       "--replacewith", args.mode]))
+                t_v = min(t_v, _timed([sys.executable, "-m", "vidanon", "anonymize", str(src), "-o", str(out_v),
+                                       "--method", f"face-{args.mode}", "--thresh", str(args.thresh),
+                                       "--detect-every", str(args.detect_every), "--overwrite"]))
+            counts = {name: leaks.summarize(leaks.check_video(video.read_frames(p), judge))["leaked_frames"]
+                      for name, p in (("original", src), ("deface", out_d), ("vidanon", out_v))}
+            rows.append({"clip": key, "frames": n, "face_frames_original": counts["original"],
+                         "deface_fps": n / t_d, "vidanon_fps": n / t_v,
+                         "deface_leaked": counts["deface"], "vidanon_leaked": counts["vidanon"]})
+            print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
+    df = pd.DataFrame(rows)
+    total = df[["frames", "face_frames_original", "deface_leaked", "vidanon_leaked"]].sum()
+    fps_d = total["frames"] / (df["frames"] / df["deface_fps"]).sum()
+    fps_v = total["frames"] / (df["frames"] / df["vidanon_fps"]).sum()
+    print()
+    print(f"mode: face {args.mode}, thresh {args.thresh}, vidanon detect-every {args.detect_every}, judge: {judge.name}, {int(total['frames'])} frames, "
+          f"{int(total['face_frames_original'])} with a face in the original")
+    print(f"frames/s   deface {fps_d:.2f}   vidanon {fps_v:.2f}   speed ratio vidanon/deface {fps_v / fps_d:.2f}")
+    print(f"leaked frames   deface {int(total['deface_leaked'])}   vidanon {int(total['vidanon_leaked'])}   "
+          f"leak ratio vidanon/deface "
+          f"{(total['vidanon_leaked'] / total['deface_leaked']) if total['deface_leaked'] else float('nan'):.2f}")
+    if args.keep is None:
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
