@@ -204,6 +204,7 @@ def test_tradeoff_and_fingerprint_figures():
     assert {t.get_text() for t in ax.texts} >= {"excellent", "good", "moderate", "poor"}
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "Pareto front" in legend and all(m in legend for m in METHODS)
+    assert "chance Rank-1 (25%)" in legend
     plt.close(fig)
     pfig = tradeoff.tradeoff_plotly(s, info["utility_label"])
     assert {t.name for t in pfig.data} >= set(METHODS) | {"Pareto front"}

@@ -71,9 +71,12 @@ def tradeoff_figure(summary: pd.DataFrame, utility_label: str = "Utility", title
             ax.errorbar(r["rank1"], r["utility"], xerr=xerr[:, i:i + 1], yerr=yerr[:, i:i + 1],
                         fmt="o" if on else "s", ms=7 if on else 5, color=plots.method_color(m),
                         mec="black" if on else "none", capsize=2, lw=1, zorder=3, label=m)
+            # direct labels: the figure stays readable in greyscale print
+            ax.annotate(m, (r["rank1"], r["utility"]), xytext=(5, 4), textcoords="offset points", fontsize=7,
+                        color="#222222", zorder=4)
         if "chance" in pts.columns and pts["chance"].notna().any():
-            ax.axvline(float(pts["chance"].mean()), color="#555555", lw=0.8, ls=":", zorder=1,
-                       label="chance Rank-1")
+            chance = float(pts["chance"].mean())
+            ax.axvline(chance, color="#555555", lw=0.8, ls=":", zorder=1, label=f"chance Rank-1 ({chance:.0f}%)")
         ax.set_xlim(0, 100)
         ymax = max(1.0, float(np.nanmax(pts["utility"].to_numpy(float))) * 1.05) if len(pts) else 1.0
         ax.set_ylim(0, ymax)
@@ -101,7 +104,8 @@ def tradeoff_plotly(summary: pd.DataFrame, utility_label: str = "Utility", title
     for i, (m, r) in enumerate(pts.iterrows()):
         on = m in front
         fig.add_trace(go.Scatter(
-            x=[r["rank1"]], y=[r["utility"]], mode="markers", name=m,
+            x=[r["rank1"]], y=[r["utility"]], mode="markers+text", name=m, text=[m],
+            textposition="top right", textfont=dict(size=10),
             marker=dict(color=plots.method_color(m), size=12 if on else 9, symbol="circle" if on else "square",
                         line=dict(color="black", width=1.5 if on else 0)),
             error_x=dict(type="data", symmetric=False, array=[xerr[1, i]], arrayminus=[xerr[0, i]], width=3),
