@@ -153,8 +153,8 @@ def output_path(ctx, method_name: str, clip_id: str) -> Path:
 
 def run_stage(ctx, methods: list | None = None, scenes: list | None = None):
     """Every clip x (original + ``ctx.params.anonymize.methods``): anonymized videos under
-    ``work/<run>/anonymized/<method>/<clip>.mp4``, skipped ("cached") when the video exists and its
-    side-car JSON records the same method, options and scene. Returns one row per (clip, method):
+    ``work/<run>/anonymized/<method>/<clip>.mp4``, skipped ("cached") when the video exists, is newer
+    than the scene cache, and its side-car JSON records the same method, options and scene key. Returns one row per (clip, method):
     ``clip, method, key, frames, seconds, fps, cached, path``. ``scenes``: the ``[(Clip, Scene)]`` of
     ``vidanon.scene.analyze_all(ctx)`` when the caller already has them.
     """
@@ -177,7 +177,8 @@ def run_stage(ctx, methods: list | None = None, scenes: list | None = None):
                     "keep_audio": sec.keep_audio}
             side = out.with_suffix(".json")
             row = {"clip": clip.id, "method": spec.name, "key": spec.method, "path": str(out)}
-            if out.is_file() and side.is_file() and _same(side, meta):
+            scene_file = scene_mod._cache_paths(ctx.work / "scenes", clip.id, skey)["meta"]
+            if _cached(out, side, meta, scene_file):
                 log.info("%s / %s: cached", spec.name, clip.id)
                 prev = json.loads(side.read_text())
                 rows.append({**row, **prev.get("stats", {}), "cached": True})
@@ -190,7 +191,13 @@ def run_stage(ctx, methods: list | None = None, scenes: list | None = None):
     return pd.DataFrame(rows, columns=["clip", "method", "key", "frames", "seconds", "fps", "cached", "path"])
 
 
-def _same(side: Path, meta: dict) -> bool:
+def _cached(out: Path, side: Path, meta: dict, scene_file: Path) -> bool:
+    """The video exists, is not older than the scene cache, and was made from the same method,
+    options and scene (its side-car JSON)."""
+    if not (out.is_file() and side.is_file()):
+        return False
+    if scene_file.is_file() and out.stat().st_mtime < scene_file.stat().st_mtime:
+        return False
     try:
         prev = json.loads(side.read_text())
     except (OSError, ValueError):
