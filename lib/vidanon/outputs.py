@@ -51,8 +51,8 @@ class Context:
         _notebook_defaults()
         rootp = Path(root).resolve()
         pp = Path(params_path)
-        if not pp.is_absolute():
-            pp = rootp / pp
+        if not pp.is_absolute():  # relative to the notebook's cwd ("../params/x.yaml"), else to the root
+            pp = pp.resolve() if pp.is_file() else rootp / pp
         return cls(params_mod.load(pp), rootp, stage)
 
     @property
