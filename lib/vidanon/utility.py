@@ -426,7 +426,9 @@ def figure_examples(ctx, examples: pd.DataFrame, clip_id: str | None = None):
     for ax, m in zip(axes[0], methods):
         rgb = read_frame(output_path(ctx, m, clip_id), frame)
         ax.imshow(rgb)
-        for (kind, _tid), g in ex[ex["method"] == m].groupby(["kind", "track_id"]):
+        # the reference first, so that the anonymized keypoints (x) are drawn over it
+        for (_, kind, _tid), g in ex[ex["method"] == m].assign(o=lambda d: d["kind"] != "reference").groupby(
+                ["o", "kind", "track_id"]):
             k = g.sort_values("joint")[["x", "y", "visibility"]].to_numpy(float)
             color = "lime" if kind == "reference" else "red"
             for a, b in _EDGES:
