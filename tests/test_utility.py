@@ -91,3 +91,18 @@ def test_thesis_params_validate_and_turn_action_on():
     assert a.enabled and a.config and a.checkpoint.startswith("https://")
     assert {"deepprivacy2-face", "deepprivacy2-body"} <= {m.method for m in p.anonymize.methods}
     assert utility.face_keeping_methods(p)[0] == "original" and len(utility.face_keeping_methods(p)) == 3
+
+
+def test_a_clip_without_persons_gives_empty_valid_tables():
+    empty = Scene("e", 64, 48, 3, 10.0)
+    inst, joints, dets, traj, ex = utility.evaluate_clip(
+        SimpleNamespace(id="e"), empty, _frames(3), "m", lambda rgb, b: np.zeros((len(b), 33, 3)),
+        lambda rgb: np.zeros((0, 5)))
+    assert (inst, joints, traj, ex) == ([], [], {}, []) and len(dets) == 3
+    pose = pd.DataFrame(inst, columns=["clip", "method", "frame", "track_id", "box_size", "found", "oks",
+                                       "vis_agreement", "pck@0.05", "pck@0.1"])
+    summary = utility.summarize(pose, pd.DataFrame(columns=["method", "motion_error", "n_steps", "coverage"]),
+                                pd.DataFrame(dets), (0.05, 0.1), n_boot=10)
+    assert len(summary) == 1 and np.isnan(summary["oks"][0]) and np.isnan(summary["person_recall"][0])
+    assert utility.utility_score(pose).empty
+    assert utility.figure_joints(utility.joint_table([joints], ["m"], 0.1)) is None

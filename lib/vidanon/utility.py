@@ -181,7 +181,7 @@ def joint_table(joints: list[dict], methods: list[str], pck_alpha: float) -> pd.
                              pck=float(np.nanmean(pck[:, j])) if n else np.nan,
                              ks=float(np.nanmean(ks[:, c])) if c is not None and np.isfinite(ks[:, c]).any()
                              else np.nan))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["method", "joint", "joint_index", "n", "pck", "ks"])
 
 
 def summarize(pose: pd.DataFrame, motion: pd.DataFrame, detection: pd.DataFrame, thresholds,
@@ -372,9 +372,12 @@ _EDGES = [(11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), 
 
 
 def figure_scores(summary: pd.DataFrame, thresholds=(0.05, 0.1)):
-    """Bars per method: OKS and PCK@alpha with 95 % CIs (1 = the original's poses are kept)."""
+    """Bars per method: OKS and PCK@alpha with 95 % CIs (1 = the original's poses are kept); None
+    when there is nothing to draw (as the other figure functions)."""
     import matplotlib.pyplot as plt
 
+    if summary.empty:
+        return None
     cols = ["oks"] + [f"pck@{a:g}" for a in thresholds]
     fig, ax = plt.subplots(figsize=(1.6 + 1.2 * len(summary), 3.2))
     width = 0.8 / len(cols)
@@ -397,6 +400,8 @@ def figure_joints(joints: pd.DataFrame):
     """Heat map method x joint of PCK (which joints each method breaks); blank: joint never visible."""
     import matplotlib.pyplot as plt
 
+    if joints.empty:
+        return None
     m = joints.pivot(index="method", columns="joint_index", values="pck")
     m = m.reindex(list(dict.fromkeys(joints["method"])))
     fig, ax = plt.subplots(figsize=(11, 0.5 + 0.45 * len(m)))
