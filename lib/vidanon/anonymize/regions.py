@@ -70,16 +70,51 @@ def box_target(box, shape, ellipse: bool, margin: int, track_id: int = -1) -> Ta
 
 
 def face_targets(t: int, scene, shape, mask_scale: float = 1.3, ellipse: bool = True,
-                 margin: int = 0) -> list[Target]:
-    """Targets of the faces of frame ``t`` (detected, carried and interpolated rows alike)."""
+                 margin: int = 0, from_pose: bool = False) -> list[Target]:
+    """Targets of the faces of frame ``t`` (detected, carried and interpolated rows alike); with
+    ``from_pose``, also a face estimated from the head keypoints of each person without a face row."""
     faces = scene.faces_at(t)
+    boxes = [((r.x1, r.y1, r.x2, r.y2), int(r.track_id)) for r in faces.itertuples(index=False)]
+    if from_pose:  # persons whose face the detector did not find (profile, tilted, small)
+        seen = {tid for _, tid in boxes if tid >= 0}
+        boxes += [(b, -1) for b in pose_face_boxes(t, scene, seen)]
     out = []
-    for row in faces.itertuples(index=False):
-        box = scale_box((row.x1, row.y1, row.x2, row.y2), mask_scale)
-        tg = box_target(box, shape, ellipse, margin, int(row.track_id))
+    for box, tid in boxes:
+        tg = box_target(scale_box(box, mask_scale), shape, ellipse, margin, tid)
         if tg is not None:
             out.append(tg)
     return out
+
+
+HEAD_JOINTS = list(range(11))  # MediaPipe Pose: nose, eyes, ears, mouth
+
+
+def pose_face_boxes(t: int, scene, skip_tracks=(), min_visibility: float = 0.5) -> np.ndarray:
+    """(N, 4) face boxes estimated from the head keypoints of the persons at frame ``t`` whose
+    track is not in ``skip_tracks`` (those already have a detected face): a square around the
+    visible head joints, sized by their spread or by half the shoulder width, whichever is larger."""
+    kp = scene.keypoints
+    if kp.empty:
+        return np.zeros((0, 4))
+    kp = kp[kp["frame"] == t]
+    out = []
+    for tid, g in kp.groupby("track_id"):
+        if int(tid) in skip_tracks:
+            continue
+        j = g["joint"].to_numpy().astype(int)
+        xy = g[["x", "y"]].to_numpy(float)
+        vis = g["visibility"].to_numpy(float) >= min_visibility
+        head = vis & np.isin(j, HEAD_JOINTS)
+        if head.sum() < 2:
+            continue
+        c = xy[head].mean(axis=0)
+        side = 1.6 * float(np.ptp(xy[head], axis=0).max())
+        sh = vis & np.isin(j, [11, 12])
+        if sh.sum() == 2:
+            side = max(side, 0.6 * float(np.linalg.norm(np.diff(xy[sh], axis=0))))
+        side = max(side, 8.0)
+        out.append([c[0] - side / 2, c[1] - 0.6 * side, c[0] + side / 2, c[1] + 0.6 * side])
+    return np.array(out).reshape(-1, 4)
 
 
 def person_targets(t: int, scene, shape, dilation: int = 0, margin: int = 0, use_mask: bool = True,
