@@ -1,0 +1,90 @@
+"""The 04_drift and 05_quality stages end to end on 6 frames of one sample clip (real models:
+YOLOv5n, CenterFace, MediaPipe, OSNet, dlib), plus the trajectory command on the same videos."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory, data_dir, weights_dir):
+    from vidanon import anonymize, crops, params
+    from vidanon.outputs import Context
+
+    root = tmp_path_factory.mktemp("stages")
+    p = root / "p.yaml"
+    p.write_text(yaml.safe_dump({
+        "name": "t", "clips": [{"id": "female", "sample": "female", "max_frames": 6}],
+        "anonymize": {"methods": [{"name": "face-blur", "method": "face-blur"}]},
+        "quality": {"perceptual": "mobilenet-feature"},
+        "crops": {"mode": "aligned", "stride": 1}}))
+    c = Context(params.load(p), root, "04_drift")
+    anonymize.run_stage(c)
+    crops.run_stage(c)
+    return c
+
+
+@pytest.fixture(scope="module")
+def drift_out(ctx):
+    from vidanon import drift
+
+    return drift.run_stage(ctx)
+
+
+def test_drift_tables(drift_out):
+    f = drift_out["drift_frames"]
+    assert set(f["method"]) == {"original", "face-blur"}
+    assert {"osnet_x0_25_msmt17", "dlib_face_resnet"} <= set(f["model"])
+    # the unmodified video: zero distance to the original, zero tLP, zero warping-error excess
+    o = f[f["method"] == "original"]
+    assert np.allclose(o["to_original"], 0, atol=1e-6)
+    s = drift_out["drift_summary"].set_index(["model", "method"])
+    assert s.loc[("osnet_x0_25_msmt17", "face-blur"), "to_original_mean"] > 0.01
+    t = drift_out["temporal_summary"].set_index("method")
+    assert t.loc["original", "tlp_x100"] == pytest.approx(0, abs=1e-9)
+    assert t.loc["original", "warp_error_excess_x1000"] == pytest.approx(0, abs=1e-12)
+    assert t.loc["face-blur", "warp_error_region_x1000"] > 0
+    assert t.loc["face-blur", "perceptual_metric"].startswith("MobileNetV2")
+    w = drift_out["warping"]
+    assert len(w) == 2 * 5 and (w["valid_fraction"] > 0.5).all()
+
+
+def test_trajectory_and_explorer_from_the_stage(ctx, drift_out):
+    from vidanon import explorer, trajectory
+
+    figs = trajectory.run_stage(ctx)
+    assert "osnet_x0_25_msmt17" in figs
+    assert (ctx.figures / "trajectories_osnet_x0_25_msmt17.png").is_file()
+    ex = explorer.from_context(ctx)
+    frames = list(ex.slider.options)
+    ex.slider.value = frames[-1]
+    assert ex.marker_frame == frames[-1] and len(ex.anonymized.value) > 100
+
+
+def test_quality_stage(ctx):
+    from vidanon import quality
+
+    out = quality.run_stage(ctx)
+    q = out["quality_summary"].set_index("method")
+    assert q.loc["face-blur", "ssim_out"] > q.loc["face-blur", "ssim_in"]
+    assert q.loc["face-blur", "psnr_out"] > 35
+    f = out["face_detection_summary"].set_index("method")
+    assert f.loc["original", "rate"] == f.loc["original", "rate_original"] > 0.5
+    assert f.loc["face-blur", "rate"] <= f.loc["original", "rate"]
+    assert (ctx.figures / "tables" / "quality_summary.csv").is_file()
+
+
+def test_trajectory_command(ctx, tmp_path):
+    from vidanon.anonymize import output_path
+    from vidanon.cli import main
+
+    out = tmp_path / "t.html"
+    args = ["trajectory", "--original", str(output_path(ctx, "original", "female")),
+            "--anonymized", str(output_path(ctx, "face-blur", "female")), "-o", str(out)]
+    assert main(args) == 0
+    assert out.is_file() and out.with_suffix(".png").is_file() and out.with_suffix(".csv").is_file()
+    assert main(args) == 2  # refuses to overwrite
