@@ -91,7 +91,8 @@ def main(argv=None) -> int:
     fps_d = total["frames"] / (df["frames"] / df["deface_fps"]).sum()
     fps_v = total["frames"] / (df["frames"] / df["vidanon_fps"]).sum()
     print()
-    print(f"mode: face {args.mode}, thresh {args.thresh}, vidanon detect-every {args.detect_every}, judge: {judge.name}, {int(total['frames'])} frames, "
+    print(f"mode: face {args.mode}, thresh {args.thresh}, vidanon detect-every {args.detect_every}, "
+          f"judge: {judge.name}, {int(total['frames'])} frames, "
           f"{int(total['face_frames_original'])} with a face in the original")
     print(f"frames/s   deface {fps_d:.2f}   vidanon {fps_v:.2f}   speed ratio vidanon/deface {fps_v / fps_d:.2f}")
     print(f"leaked frames   deface {int(total['deface_leaked'])}   vidanon {int(total['vidanon_leaked'])}   "

@@ -154,7 +154,8 @@ def output_path(ctx, method_name: str, clip_id: str) -> Path:
 def run_stage(ctx, methods: list | None = None, scenes: list | None = None):
     """Every clip x (original + ``ctx.params.anonymize.methods``): anonymized videos under
     ``work/<run>/anonymized/<method>/<clip>.mp4``, skipped ("cached") when the video exists, is newer
-    than the scene cache, and its side-car JSON records the same method, options and scene key. Returns one row per (clip, method):
+    than the scene cache, and its side-car JSON records the same method, options and scene key.
+    Returns one row per (clip, method):
     ``clip, method, key, frames, seconds, fps, cached, path``. ``scenes``: the ``[(Clip, Scene)]`` of
     ``vidanon.scene.analyze_all(ctx)`` when the caller already has them.
     """

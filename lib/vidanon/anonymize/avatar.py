@@ -42,8 +42,8 @@ class Avatar:
 
     name = "avatar"
 
-    def __init__(self, dilation: int = 10, feather: int = 3, color: tuple[int, int, int] = (70, 130, 200),
-                 min_visibility: float = 0.5, min_cutoff: float = 1.0, beta: float = 0.05,
+    def __init__(self, dilation: int = 10, feather: int = 3,
+                 color: tuple[int, int, int] = (70, 130, 200), min_visibility: float = 0.5, min_cutoff: float = 1.0, beta: float = 0.05,
                  static_threshold: float = 8.0, median_frames: int = 30, hold: int = 5, region: str = "mask"):
         self.dilation, self.feather = int(dilation), int(feather)
         self.color = tuple(int(c) for c in color)

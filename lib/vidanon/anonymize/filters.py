@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vidanon.anonymize.regions import Target, blend, face_targets, feather_alpha, grow, person_targets
+from vidanon.anonymize.regions import Target, blend, face_targets, feather_alpha, person_targets
 
 EFFECTS = ("blur", "pixelate", "solid")
 
