@@ -106,3 +106,15 @@ def test_a_clip_without_persons_gives_empty_valid_tables():
     assert len(summary) == 1 and np.isnan(summary["oks"][0]) and np.isnan(summary["person_recall"][0])
     assert utility.utility_score(pose).empty
     assert utility.figure_joints(utility.joint_table([joints], ["m"], 0.1)) is None
+
+
+def test_stride_and_motion_per_frame():
+    assert utility.clip_stride(1394, 1, 150) == 10 and utility.clip_stride(60, 1, 150) == 1
+    assert utility.clip_stride(60, 4, None) == 4
+    ref = np.zeros((33, 3))
+    ref[:, 2] = 1.0
+    # the prediction drifts 6 px per 2-frame step in x more than the reference; box size 3 px:
+    # 6 / 3 = 2 box sizes per step = 1 box size per frame
+    traj = {1: {t: (ref, ref + np.array([3.0 * t, 0, 0]), 3.0) for t in (0, 2, 4, 6)}}
+    row = utility.motion_table(traj, "c", "m", stride=2)[0]
+    assert row["motion_error"] == pytest.approx(1.0) and row["n_steps"] == 3 * 33 and row["coverage"] == 1.0

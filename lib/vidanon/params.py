@@ -142,6 +142,9 @@ class UtilitySection(Section):
     pck_thresholds: list[float] = Field(default_factory=lambda: [0.05, 0.1],
                                         description="PCK thresholds, as fractions of the person box size.")
     frame_stride: int = Field(1, ge=1, description="Evaluate every n-th frame (motion is measured per step).")
+    max_frames: int | None = Field(
+        150, ge=2, description="At most this many evenly spaced frames per clip: the stride of a longer clip is "
+                               "raised to ceil(frames / max_frames) (None: every frame_stride-th frame).")
     iou_threshold: float = Field(0.5, gt=0, le=1, description="Detection matching IoU (original vs anonymized).")
     face_methods: list[str] = Field(
         default_factory=lambda: ["deepprivacy2-face", "deepprivacy2-body", "deepprivacy2"],

@@ -6,7 +6,8 @@ the anonymized video is streamed once and compared with the ORIGINAL clip's scen
 - pose: MediaPipe Pose (``vidanon.detect.get_pose``) is run on the anonymized frame in each person box
   of the original's scene; its keypoints are compared with the scene's keypoints of the original
   frame (OKS, PCK@alpha of the box size, visibility agreement; ``vidanon.metrics.pose``);
-- motion: per track, the error of joint velocities between consecutive evaluated frames;
+- motion: per track, the error of joint velocities between consecutive evaluated frames (box sizes per
+  frame); long clips are evaluated at a stride (``params.utility.max_frames`` frames at most);
 - detection: the person detector (``params.detect.person``) on the anonymized frame against the
   original's detected boxes; faces (``params.detect.face_eval``, a detector of another family than the
   anonymizer's) only for methods meant to keep faces (``params.utility.face_methods`` and "original");
@@ -140,8 +141,16 @@ def _counts(p: Preservation) -> dict:
     return dict(n_ref=p.n_ref, n_pred=p.n_pred, n_matched=p.n_matched, iou_sum=p.iou_sum)
 
 
+def clip_stride(n_frames: int, frame_stride: int = 1, max_frames: int | None = None) -> int:
+    """The frame stride of a clip: ``frame_stride``, raised so that at most ``max_frames`` are used."""
+    if max_frames is None:
+        return frame_stride
+    return max(frame_stride, -(-n_frames // max_frames))
+
+
 def motion_table(trajectories: dict, clip_id: str, method: str, stride: int = 1) -> list[dict]:
-    """Per track: mean joint-velocity error (box sizes per frame step) and the fraction of the
+    """Per track: mean joint-velocity error in box sizes PER FRAME (a step of ``stride`` frames is
+    divided by ``stride``, so clips evaluated at different strides compare) and the fraction of the
     reference's measurable steps that could be measured on the anonymized video (``coverage``)."""
     rows = []
     for tid, by_t in trajectories.items():
@@ -154,7 +163,7 @@ def motion_table(trajectories: dict, clip_id: str, method: str, stride: int = 1)
         for k, t in enumerate(grid):
             if t in by_t:
                 ref[k], pred[k], size[k] = by_t[t]
-        err = P.velocity_error(ref, pred, scale=size)
+        err = P.velocity_error(ref, pred, scale=size * stride)
         rvis = np.nan_to_num(ref[..., 2]) >= P.VISIBILITY_THRESHOLD
         measurable = (rvis[1:] & rvis[:-1] & np.isfinite(size[1:, None]) & np.isfinite(size[:-1, None])).sum()
         n = int(np.isfinite(err).sum())
@@ -268,8 +277,9 @@ def run_stage(ctx) -> dict[str, pd.DataFrame]:
     joints: dict[str, list] = {n: [] for n, _ in methods}
     try:
         for clip, scene in scenes:
+            stride = clip_stride(clip.n_frames, u.frame_stride, u.max_frames)
             face_ref = {t: np.asarray(face_det(rgb), float).reshape(-1, 5)[:, :4]
-                        for t, rgb in tqdm(clip.frames(u.frame_stride), total=-(-clip.n_frames // u.frame_stride),
+                        for t, rgb in tqdm(clip.frames(stride), total=-(-clip.n_frames // stride),
                                            desc=f"faces {clip.id}", leave=False)}
             ex = _example_frame(scene)
             for name, key in methods:
@@ -280,7 +290,7 @@ def run_stage(ctx) -> dict[str, pd.DataFrame]:
                 if n != clip.n_frames:
                     raise DataError(f"{path}: {n} frames, but clip {clip.id!r} has {clip.n_frames}; "
                                     "re-run 01_anonymize for this params file")
-                frames = tqdm(read_frames(path, 0, None, u.frame_stride), total=-(-n // u.frame_stride),
+                frames = tqdm(read_frames(path, 0, None, stride), total=-(-n // stride),
                               desc=f"utility {clip.id}/{name}", leave=False)
                 keep_face = name in face_names
                 i, j, d, traj, exk = evaluate_clip(
@@ -290,7 +300,7 @@ def run_stage(ctx) -> dict[str, pd.DataFrame]:
                 inst += i
                 joints[name] += j
                 dets += d
-                motion += motion_table(traj, clip.id, name, u.frame_stride)
+                motion += motion_table(traj, clip.id, name, stride)
                 for tid, rk, pk in exk:
                     for kind, arr in (("reference", rk), ("anonymized", pk)):
                         examples += [dict(clip=clip.id, method=name, frame=ex, track_id=tid, kind=kind, joint=jj,
