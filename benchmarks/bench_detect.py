@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=48)
     args = ap.parse_args()
+    warnings.filterwarnings("ignore", category=FutureWarning)  # yolov5's torch.cuda.amp notice, per frame
 
     from vidanon import data, detect
     from vidanon.errors import VidanonError
@@ -39,11 +41,12 @@ def main() -> None:
     path = data.fetch("tears-of-steel")
     frames = [rgb for _, rgb in read_frames(path, 0, args.frames)]
     h, w = frames[0].shape[:2]
-    print(f"{len(frames)} frames {w}x{h} of {path.name}; CPU threads: {os.cpu_count()}")
+    print(f"{len(frames)} frames {w}x{h} of {path.name}; CPU threads: {os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f} (other processes slow every number down)")
     d = DetectSection()
     yolo = detect.get_person_detector(d.person)
     boxes = [yolo(f) for f in frames]
-    print(f"persons per frame: {np.mean([len(b) for b in boxes]):.2f}")
+    print(f"persons per frame: {np.mean([len(b) for b in boxes]):.2f} (segmentation and pose run per person)")
     rows = []
 
     def add(name, fn):

@@ -7,8 +7,9 @@ For every clip, the "original" (the clip's source frames) and each anonymized ve
   are cut from the original and from the anonymized frame alike, so the pairing is exact;
 - ``independent``: persons are detected again on each anonymized frame (the params' person
   detector) and matched one-to-one (IoU >= 0.5) to the original's boxes of that frame: a matched
-  detection is cut with its own box and keeps the original track's identity; the fraction found is
-  the detection recall. For the "original" itself the re-detection equals the scene's detections.
+  detection is cut with its own box and keeps the original track's identity; the fraction found (on
+  the sampled frames below) is the detection recall. For the "original" itself the re-detection
+  equals the scene's detections, so it is not run again.
 
 Both modes use the same sampled (frame, track) pairs: every ``crops.stride``-th frame, boxes at least
 ``crops.min_height`` pixels high, at most ``crops.max_per_track`` evenly spaced crops per track.
@@ -125,7 +126,7 @@ def crop_clip(clip, scene, clip_index: int, method: str, video_path: Path | None
     iou_sum = 0.0
     cam = clip_index + 1
     for t, rgb in _frames(clip, method, video_path, crops.stride):
-        r = refs.get(t)
+        r = refs.get(t) if t in wanted else None  # recall over the sampled frames: fewer detector runs
         found = {}  # track_id -> box re-detected on this frame
         if "independent" in modes and r is not None:
             if method == ORIGINAL or detector is None:
