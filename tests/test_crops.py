@@ -136,3 +136,17 @@ def test_run_stage_on_a_real_clip(tmp_path, data_dir, weights_dir):
     rec = ctx.load_metrics("crops_detection_recall").set_index("method")
     assert rec.loc["original", "recall"] == 1.0 and rec.loc["blur", "recall"] == 1.0  # light blur
     assert ctx.load_metrics("crops_summary")["pids"].tolist() == ["1"]
+
+
+def test_contact_sheet_rows_per_identity(synthetic, tmp_path):
+    clip, scene = synthetic
+    cfg = CropsSection(stride=2)
+    parts = [crops.crop_clip(clip, scene, 0, "original", None, cfg, tmp_path, modes=("aligned",))[0]]
+    anon = _video(tmp_path / "anon.mp4", 8)
+    parts.append(crops.crop_clip(clip, scene, 0, "blur", anon, cfg, tmp_path, modes=("aligned",))[0])
+    m = pd.concat(parts)
+    m["path"] = [str(tmp_path / p) for p in m["path"]]
+    sheet, pids = crops.contact_sheet(m, ["original", "blur", "missing"], n=3, thumb=(32, 16))
+    assert pids == [5] and sheet.shape == (32, 3 * 3 * 16, 3) and sheet.dtype == np.uint8
+    assert (sheet[:, 6 * 16:] == 128).all()  # no crops of the 'missing' version: grey
+    assert sheet[:, :16, 0].mean() > sheet[:, :16, 1].mean()  # the red rectangle of the clip
