@@ -104,7 +104,7 @@ def assign_pids(persons: pd.DataFrame, rules: list[dict], width: int, height: in
 
 # --- analysis and its cache ----------------------------------------------------------------
 
-SCENE_VERSION = 1  # bump when analyze() changes what it computes
+SCENE_VERSION = 2  # bump when analyze() changes what it computes
 
 
 def cache_key(clip, params) -> str:
@@ -238,7 +238,8 @@ def analyze(clip, params, cache_dir: Path, gt: dict | None = None) -> Scene:
             for obj in (face_det, seg, pose):
                 detect.close(obj)
         persons = fill_gaps(_table(prows, PERSON_COLUMNS), params.track.max_gap, clip.n_frames)
-        faces_df = fill_gaps(_table(frows, FACE_COLUMNS), params.track.max_gap, None)
+        # faces follow their person's track through gaps and at its ends, as the person boxes do
+        faces_df = fill_gaps(_table(frows, FACE_COLUMNS), params.track.max_gap, n_read)
         scene = Scene(clip.id, clip.width, clip.height, n_read, clip.fps, persons=persons, faces=faces_df,
                       keypoints=_table(krows, KEYPOINT_COLUMNS), masks=masks)
         if n_read != clip.n_frames:
