@@ -141,13 +141,6 @@ def _counts(p: Preservation) -> dict:
     return dict(n_ref=p.n_ref, n_pred=p.n_pred, n_matched=p.n_matched, iou_sum=p.iou_sum)
 
 
-def clip_stride(n_frames: int, frame_stride: int = 1, max_frames: int | None = None) -> int:
-    """The frame stride of a clip: ``frame_stride``, raised so that at most ``max_frames`` are used."""
-    if max_frames is None:
-        return frame_stride
-    return max(frame_stride, -(-n_frames // max_frames))
-
-
 def motion_table(trajectories: dict, clip_id: str, method: str, stride: int = 1) -> list[dict]:
     """Per track: mean joint-velocity error in box sizes PER FRAME (a step of ``stride`` frames is
     divided by ``stride``, so clips evaluated at different strides compare) and the fraction of the
@@ -261,6 +254,7 @@ def run_stage(ctx) -> dict[str, pd.DataFrame]:
 
     from vidanon import detect, scene as scene_mod
     from vidanon.anonymize import output_path
+    from vidanon.quality import frame_stride
     from vidanon.video import probe, read_frames
 
     p = ctx.params
@@ -277,7 +271,7 @@ def run_stage(ctx) -> dict[str, pd.DataFrame]:
     joints: dict[str, list] = {n: [] for n, _ in methods}
     try:
         for clip, scene in scenes:
-            stride = clip_stride(clip.n_frames, u.frame_stride, u.max_frames)
+            stride = frame_stride(clip.n_frames, u.frame_stride, u.max_frames)  # same rule as 05_quality
             face_ref = {t: np.asarray(face_det(rgb), float).reshape(-1, 5)[:, :4]
                         for t, rgb in tqdm(clip.frames(stride), total=-(-clip.n_frames // stride),
                                            desc=f"faces {clip.id}", leave=False)}
