@@ -16,6 +16,8 @@ on the frame and inside the method's regions, next to the original's own warping
 from __future__ import annotations
 
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -308,3 +310,74 @@ def load_embeddings(ctx) -> pd.DataFrame:
     df = pd.read_parquet(path)
     df["emb"] = [np.asarray(e, np.float32) for e in df["emb"]]
     return df
+
+
+# --- figures (matplotlib, static: they are what the HTML render shows) ---------------------------
+
+def figure_drift_curves(frames: pd.DataFrame, model: str, column: str = "to_original", max_clips: int = 12):
+    """One panel per clip (its longest track): ``column`` over frames, one line per method."""
+    import matplotlib.pyplot as plt
+
+    from vidanon.plots import method_color, sort_methods, style
+
+    f = frames[(frames["model"] == model) & frames[column].notna()]
+    clips = list(dict.fromkeys(f["clip"]))[:max_clips]
+    label = {"to_original": "distance to the original crop", "to_first": "distance to the first crop",
+             "to_previous": "distance to the previous crop"}[column]
+    with style():
+        ncol = min(3, max(len(clips), 1))
+        nrow = max(1, math.ceil(len(clips) / ncol))
+        fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 2.4 * nrow), squeeze=False, sharey=True)
+        for ax, clip in zip(axes.flat, clips):
+            g = f[f["clip"] == clip]
+            tid = g.groupby("track_id").size().idxmax()
+            g = g[g["track_id"] == tid]
+            for m in sort_methods(g["method"].unique()):
+                h = g[g["method"] == m].sort_values("frame")
+                ax.plot(h["frame"], h[column], marker="o", ms=2, lw=1.2, color=method_color(m), label=m)
+            ax.set_title(f"{clip} · track {tid}")
+            ax.set_xlabel("frame")
+        for ax in axes.flat[len(clips):]:
+            ax.set_visible(False)
+        for ax in axes[:, 0]:
+            ax.set_ylabel(f"cosine {label.split(' ', 1)[0]}")
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 6))
+        fig.suptitle(f"{label} over time ({model})")
+    return fig
+
+
+def figure_summary(summary: pd.DataFrame, temporal: pd.DataFrame):
+    """Bars per method: mean distance to the original (per model), identity switches per 100 frame
+    steps (per model), tLP x100 and the warping-error excess in the regions (x1000)."""
+    import matplotlib.pyplot as plt
+
+    from vidanon.plots import method_color, sort_methods, style
+
+    methods = sort_methods(summary["method"].unique())
+    models = list(dict.fromkeys(summary["model"]))
+    panels = [("to_original_mean", "mean distance to original", "higher = identity hidden"),
+              ("switches_per_100", "identity switches / 100 steps", "lower = stable")]
+    with style():
+        fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
+        width = 0.8 / max(len(models), 1)
+        for ax, (col, title, note) in zip(axes[:2], panels):
+            for k, model in enumerate(models):
+                s = summary[summary["model"] == model].set_index("method").reindex(methods)
+                ax.bar(np.arange(len(methods)) + k * width, s[col], width,
+                       color=[method_color(m) for m in methods], alpha=1 - 0.45 * k,
+                       hatch=None if k == 0 else "//", edgecolor="white", label=model)
+            ax.set_xticks(np.arange(len(methods)) + width * (len(models) - 1) / 2, methods, rotation=45, ha="right")
+            ax.set_title(f"{title}\n({note})")
+            ax.legend(fontsize=7)
+        t = temporal.set_index("method").reindex(methods)
+        for ax, col, title in ((axes[2], "tlp_x100", "tLP x100\n(lower = as steady as the original)"),
+                               (axes[3], "warp_error_region_excess_x1000",
+                                "warping-error excess in regions x1000\n(lower = no flicker)")):
+            if col in t:
+                ax.bar(methods, t[col], color=[method_color(m) for m in methods])
+            ax.set_title(title)
+            ax.tick_params(axis="x", rotation=45)
+            for lab in ax.get_xticklabels():
+                lab.set_ha("right")
+    return fig
