@@ -107,11 +107,15 @@ def test_detectron2_says_what_to_install():
         detect.get_person_detector(DetectorSpec(backend="detectron2"))
 
 
-def test_yolov5_pt_refuses_unpinned_checkpoint(tmp_path, weights_dir):
+def test_yolov5_pt_refuses_unpinned_or_tampered_checkpoint(tmp_path, weights_dir):
     bogus = tmp_path / "mine.pt"
     bogus.write_bytes(b"not a checkpoint")
     with pytest.raises(WeightsError, match="sha256"):
         detect.get_person_detector(DetectorSpec(backend="yolov5-pt", weights=str(bogus)))
+    fake = tmp_path / "yolov5n.pt"  # a registry name, but not the official file
+    fake.write_bytes(b"pickled code")
+    with pytest.raises(WeightsError, match="differs from the pinned"):
+        detect.get_person_detector(DetectorSpec(backend="yolov5-pt", weights=str(fake)))
 
 
 @pytest.mark.slow

@@ -6,6 +6,8 @@ been checked by vidanon.weights.resolve (a registry name, or a path with ``sha25
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from vidanon.detect._boxes import EMPTY, clip_boxes
@@ -22,11 +24,12 @@ class YoloV5Pt:
                  input_size: int = 640, sha256: str | None = None, device: str = "cpu"):
         from vidanon.weights import REGISTRY, resolve
 
-        path = resolve(weights, sha256=sha256)
-        entry = REGISTRY.get(path.name)
-        if sha256 is None and (entry is None or entry.sha256 is None):
-            raise WeightsError(f"{path}: a .pt checkpoint runs code when unpickled; give its sha256 in the "
+        entry = REGISTRY.get(Path(weights).name)
+        pin = sha256 or (entry.sha256 if entry else None)
+        if pin is None:
+            raise WeightsError(f"{weights}: a .pt checkpoint runs code when unpickled; give its sha256 in the "
                                "params (detect.person.weights + a pinned hash) so it can be checked first")
+        path = resolve(weights, sha256=pin)  # refuses a file whose hash differs
         try:
             import torch
             import yolov5
