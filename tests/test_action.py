@@ -97,3 +97,13 @@ def test_action_table_end_to_end_with_a_random_checkpoint(tmp_path, monkeypatch)
     assert list(table["method"]) == ["original", "copy"] and (table["label"] == "help").all()
     assert table["top1_agreement"].tolist() == [1.0, 1.0]  # the same frames give the same top-1
     assert table["top1_correct"].isin([0.0, 1.0]).all() and len(table["topk"][0].split(" | ")) == 5
+
+
+def test_action_command_help_and_errors(tmp_path, capsys):
+    from vidanon import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["action", "--help"])
+    assert "--checkpoint" in capsys.readouterr().out
+    assert cli.main(["action", str(tmp_path / "none.mp4"), "--config", TSN, "--checkpoint", "x.pth"]) == 2
+    assert "no such video file" in capsys.readouterr().err
