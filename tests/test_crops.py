@@ -150,3 +150,11 @@ def test_contact_sheet_rows_per_identity(synthetic, tmp_path):
     assert pids == [5] and sheet.shape == (32, 3 * 3 * 16, 3) and sheet.dtype == np.uint8
     assert (sheet[:, 6 * 16:] == 128).all()  # no crops of the 'missing' version: grey
     assert sheet[:, :16, 0].mean() > sheet[:, :16, 1].mean()  # the red rectangle of the clip
+
+
+def test_recall_by_method_pools_clips():
+    r = pd.DataFrame({"clip": ["a", "b", "a", "b"], "method": ["original", "original", "blur", "blur"],
+                      "n_original": [2, 0, 2, 0], "n_detected": [2, 0, 1, 0], "n_matched": [2, 0, 1, 0],
+                      "recall": [1, np.nan, 0.5, np.nan], "mean_iou": [1, np.nan, 0.8, np.nan]})
+    out = crops.recall_by_method(r)
+    assert out["method"].tolist() == ["original", "blur"] and out["recall"].tolist() == [1.0, 0.5]

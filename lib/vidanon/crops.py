@@ -264,3 +264,11 @@ def contact_sheet(manifest: pd.DataFrame, versions: list[str], n: int = 4, thumb
                 x = (v * n + j) * tw
                 sheet[r * th:(r + 1) * th, x:x + tw] = cv2.resize(img, (tw, th))[:, :, ::-1]
     return sheet, pids
+
+
+def recall_by_method(recall: pd.DataFrame) -> pd.DataFrame:
+    """Detection recall of each version over all clips (``crops_detection_recall`` rows pooled):
+    ``method, n_original, n_matched, recall`` (matched / original detections, 0..1) in input order."""
+    tot = recall.groupby("method", sort=False)[["n_original", "n_matched"]].sum()
+    tot["recall"] = tot["n_matched"] / tot["n_original"].where(tot["n_original"] > 0)
+    return tot.reset_index()
