@@ -23,11 +23,17 @@ METHODS = ["original", "face-blur", "body-solid", "avatar"]
 def synthetic_tables() -> dict[str, pd.DataFrame]:
     """Hand-made stage tables in the shapes the stages write (fractions for Rank-1, as 03_reid)."""
     r1 = [0.9, 0.7, 0.12, 0.3]
-    reid = pd.DataFrame([dict(method=m, embedder=e, protocol="cross-clip", mode="aligned",
-                              attacker="reference" if m == "original" else a, rank1=r * f, rank1_lo=r * f - 0.05,
-                              rank1_hi=min(1.0, r * f + 0.05), rank5=min(1.0, r * f + 0.1), mAP=r * f * 0.8,
-                              mINP=0.2, chance_rank1=0.25, privacy_level="?") for m, r in zip(METHODS, r1)
-                         for e, f, a in (("osnet_x0_25_msmt17", 1.0, "adaptive"), ("hsv_histogram", 0.8, "naive"))])
+    # primary attack (osnet, cross-clip, aligned, naive) = r1; adaptive 1.1 x; the strongest attack
+    # (hsv, cross-segment, independent, adaptive) 1.2 x
+    settings = [("osnet_x0_25_msmt17", "cross-clip", "aligned", "naive", 1.0),
+                ("osnet_x0_25_msmt17", "cross-clip", "aligned", "adaptive", 1.1),
+                ("hsv_histogram", "cross-clip", "aligned", "naive", 0.8),
+                ("hsv_histogram", "cross-segment", "independent", "adaptive", 1.2)]
+    reid = pd.DataFrame([dict(method=m, embedder=e, protocol=p, mode=mo, attacker="reference" if m == "original" else a,
+                              rank1=min(1.0, r * f), rank1_lo=r * f - 0.05, rank1_hi=min(1.0, r * f + 0.05),
+                              rank5=min(1.0, r * f + 0.1), mAP=r * f * 0.8, mINP=0.2, chance_rank1=0.25,
+                              privacy_level="?") for m, r in zip(METHODS, r1) for e, p, mo, a, f in settings
+                         if not (m == "original" and a == "adaptive")])
     util = pd.DataFrame({"method": METHODS, "oks": [1.0, 0.97, 0.05, 0.8], "oks_lo": [1.0, 0.95, 0.02, 0.75],
                          "oks_hi": [1.0, 0.99, 0.08, 0.85], "pck@0.1": [1, .95, .1, .8],
                          "motion_error": [0, .5, 9, 2], "person_recall": [1, 1, .2, .9]})
@@ -103,8 +109,12 @@ def test_summarize_synthetic():
     s, notes, info = summary.summarize(synthetic_tables())
     assert list(s.index) == METHODS  # canonical order, original first
     # strongest attack (osnet, factor 1.0) in percent
-    assert s.loc["face-blur", "rank1"] == pytest.approx(70.0)
-    assert s.loc["face-blur", "attack"] == "osnet_x0_25_msmt17 / cross-clip / adaptive / aligned"
+    assert s.loc["face-blur", "rank1"] == pytest.approx(70.0)  # primary: first embedder, naive, cross-clip
+    assert s.loc["face-blur", "rank1_adaptive"] == pytest.approx(77.0)
+    assert s.loc["face-blur", "rank1_worst"] == pytest.approx(84.0)
+    assert s.loc["face-blur", "attack_worst"] == "hsv_histogram / cross-segment / adaptive / independent"
+    assert s.loc["original", "rank1"] == pytest.approx(90.0)  # the reference row counts as primary
+    assert info["reid_setting"]["embedder"] == "osnet_x0_25_msmt17"
     assert s.loc["body-solid", "level"] == "good" and s.loc["original", "level"] == "poor"
     assert s.loc["avatar", "chance"] == pytest.approx(25.0)
     # fps = total frames / total seconds over clips, not the mean of per-clip fps
@@ -129,8 +139,11 @@ def test_summarize_synthetic():
 
 
 def test_summarize_filters_embedder():
-    s, _, _ = summary.summarize(synthetic_tables(), embedder="hsv_histogram")
+    s, _, info = summary.summarize(synthetic_tables(), embedder="hsv_histogram")
     assert s.loc["face-blur", "rank1"] == pytest.approx(56.0)
+    assert s.loc["face-blur", "rank1_worst"] == pytest.approx(84.0)  # the worst case ignores the filters
+    assert info["reid_setting"] == {"embedder": "hsv_histogram", "protocol": "cross-clip", "mode": "aligned",
+                                    "attacker": "naive (pretrained)"}
 
 
 def test_summarize_nothing_gives_notes_not_errors():

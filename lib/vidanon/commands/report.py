@@ -12,9 +12,9 @@ HELP = "summary tables, trade-off figure, fingerprints and index.html of a run"
 def add_arguments(p) -> None:
     p.add_argument("params", help="params file of the run, e.g. params/default.yaml")
     p.add_argument("--embedder", default=None,
-                   help="re-ID embedder whose Rank-1 is reported (default: the strongest attack per method)")
+                   help="re-ID embedder of the headline Rank-1 (default: the first of params reid.embedders)")
     p.add_argument("--protocol", default=None, choices=["cross-clip", "cross-segment"],
-                   help="re-ID protocol whose Rank-1 is reported (default: the strongest attack per method)")
+                   help="re-ID protocol of the headline Rank-1 (default: the first of params reid.protocols)")
     p.add_argument("--site-only", action="store_true", help="only rebuild figures/<name>/index.html")
     p.add_argument("--root", default=".", help="project root (where figures/ and work/ are)")
     p.add_argument("--overwrite", action="store_true",
@@ -26,7 +26,7 @@ def run(args) -> int:
 
     from vidanon import params as params_mod
     from vidanon.outputs import Context
-    from vidanon.report import build_index_html, run_stage
+    from vidanon.report import build_index_html, run_stage, tables
 
     root = Path(args.root).resolve()
     ctx = Context(params_mod.load(args.params), root, "07_report")
@@ -39,7 +39,7 @@ def run(args) -> int:
         raise FileExistsError(f"{ctx.figures} exists; pass --overwrite to replace the report")
     rep = run_stage(ctx, embedder=args.embedder, protocol=args.protocol)
     if len(rep.display):
-        print(rep.display.to_markdown(index=False))
+        print(tables.to_markdown(rep.display))
     for note in rep.notes:
         print(f"note: {note}")
     print(f"site: {rep.paths['index']}")

@@ -82,20 +82,28 @@ def captions(params, summary_info: dict, tables_: dict) -> dict[str, str]:
     data_txt = f"Data: {len(params.clips)} clip(s): {clips}."
     models_txt = "Models: " + "; ".join(models_used(params, tables_, summary_info)) + "."
     credit_txt = " ".join(credits)
+    st = summary_info.get("reid_setting") or {}
+    reid_txt = ", ".join(x for x in (
+        f"attacker: {_name(st['embedder'])}" if st.get("embedder") else "",
+        f"{st['protocol']} protocol" if st.get("protocol") else "",
+        f"{st['mode']} crops" if st.get("mode") else "", st.get("attacker", ""),
+    ) if x) or "03_reid's attack"
     ulabel = summary_info.get("utility_definition") or summary_info.get("utility_label") or "utility"
     return {
         "data": data_txt,
         "models": models_txt,
         "credits": credit_txt,
         "tradeoff": (f"Privacy-utility trade-off ({params.name}). x: re-identification Rank-1 of anonymized "
-                     "queries against the original gallery, strongest attack per method, with 95% bootstrap "
+                     f"queries against the original gallery ({reid_txt}), with 95% bootstrap "
                      f"CI (lower = more private); y: {ulabel} (higher = more useful). Shaded: privacy levels "
                      "(<10% excellent, 10-25% good, 25-50% moderate, >50% poor); dashed: Pareto front "
                      f"(outlined markers). {data_txt} {models_txt} {credit_txt}"),
         "fingerprints": ("Method fingerprints: every metric scaled to [0, 1] with 1 = best (fixed ranges for "
                          "rates and Rank-1, min-max over the methods shown otherwise). "
                          f"{data_txt} {credit_txt}"),
-        "summary": f"Summary per method ({params.name}). {data_txt} {models_txt} {credit_txt}",
+        "summary": (f"Summary per method ({params.name}). Re-ID Rank-1: {reid_txt}; 'strongest attack': the "
+                    f"highest Rank-1 of any embedder, protocol, crop mode and attacker. {data_txt} {models_txt} "
+                    f"{credit_txt}"),
     }
 
 

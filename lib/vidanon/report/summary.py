@@ -36,6 +36,8 @@ class Metric:
 METRICS = [
     Metric("rank1", "Re-ID Rank-1 (%)", "privacy", "lower", (0, 100), "{:.1f}"),
     Metric("mAP", "Re-ID mAP (%)", "privacy", "lower", (0, 100), "{:.1f}"),
+    Metric("rank1_adaptive", "Re-ID Rank-1, adaptive attacker (%)", "privacy", "lower", (0, 100), "{:.1f}"),
+    Metric("rank1_worst", "Re-ID Rank-1, strongest attack (%)", "privacy", "lower", (0, 100), "{:.1f}"),
     Metric("faceid_rank1", "Face-ID Rank-1 (%)", "privacy", "lower", (0, 100), "{:.1f}"),
     Metric("faceid_verified", "Faces verified (share)", "privacy", "lower", (0, 1), "{:.2f}"),
     Metric("leaked_rate", "Leaked-face frames (share)", "privacy", "lower", (0, 1), "{:.3f}"),
@@ -138,28 +140,58 @@ def _as_percent(s: pd.Series) -> pd.Series:
     return s * 100.0 if len(finite) and finite.abs().max() <= 1.0 else s
 
 
+PRIMARY_ATTACKERS = ("naive", "reference")  # 03_reid: pretrained attacker; "reference" = original row
+
+
+def _attack_name(df: pd.DataFrame) -> pd.Series:
+    parts = [c for c in ("embedder", "protocol", "attacker", "mode") if c in df.columns]
+    return df[parts].astype(str).agg(" / ".join, axis=1) if parts else pd.Series("", index=df.index)
+
+
+def _best_per_method(df: pd.DataFrame) -> pd.DataFrame:
+    """The row with the highest Rank-1 of each method (NaN last)."""
+    return df.sort_values("rank1", ascending=False, kind="stable", na_position="last").drop_duplicates("method")
+
+
 def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str | None = None,
-                attacker: str | None = None) -> pd.DataFrame:
-    """One re-ID row per method: among the rows that match the filters given, the strongest attack
-    (highest Rank-1), since privacy is only as good as the best attacker's failure. Rank-1, Rank-5,
-    mAP, chance and CIs in percent; ``attack`` names the embedder / protocol / attacker used."""
+                mode: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """One re-ID row per method, Rank-1/Rank-5/mAP/chance and CIs in PERCENT.
+
+    The headline (``rank1``, CI, ``mAP``, ``chance``, ``level``) is the PRIMARY attack: the pretrained
+    (naive) attacker with ``embedder`` (default: the first in the table, i.e. the first of
+    params.reid.embedders), ``protocol`` (default: the first, cross-clip: the fairest) and ``mode``
+    (default: aligned crops). Next to it: ``rank1_adaptive`` (same setting, attacker adapted to the
+    method) and ``rank1_worst`` with ``attack_worst``: the highest Rank-1 of ANY attack 03_reid ran
+    (any embedder, protocol, mode, attacker), since privacy is only as good as the best attacker's
+    failure. Returns ``(table indexed by method, {"attack": the primary setting})``."""
     df = reid.copy()
-    for col, want in (("embedder", embedder), ("protocol", protocol), ("attacker", attacker)):
-        if want is not None and col in df.columns:
-            df = df[df[col] == want]
     if "chance" not in df.columns and "chance_rank1" in df.columns:
         df["chance"] = df["chance_rank1"]
     for col in ("rank1", "rank1_lo", "rank1_hi", "rank5", "mAP", "chance"):
         if col in df.columns:
             df[col] = _as_percent(df[col])
-    df = df.sort_values("rank1", ascending=False, kind="stable").drop_duplicates("method")
-    parts = [c for c in ("embedder", "protocol", "attacker", "mode") if c in df.columns]
-    df["attack"] = df[parts].astype(str).agg(" / ".join, axis=1) if parts else ""
-    keep = [c for c in ("method", "rank1", "rank1_lo", "rank1_hi", "rank5", "mAP", "chance", "attack")
-            if c in df.columns]
-    out = df[keep].set_index("method")
+    df["attack"] = _attack_name(df)
+    sel = df
+    setting = {}
+    for col, want in (("embedder", embedder), ("protocol", protocol),
+                      ("mode", mode if mode is not None else ("aligned" if "aligned" in set(df.get("mode", ())) else None))):
+        if col in sel.columns and len(sel):
+            want = want if want is not None else sel[col].iloc[0]
+            sel = sel[sel[col] == want]
+            setting[col] = want
+    primary = sel[sel["attacker"].isin(PRIMARY_ATTACKERS)] if "attacker" in sel.columns else sel
+    keep = [c for c in ("method", "rank1", "rank1_lo", "rank1_hi", "rank5", "mAP", "chance") if c in df.columns]
+    out = _best_per_method(primary)[keep].set_index("method")
+    if "attacker" in sel.columns:
+        adaptive = _best_per_method(sel[sel["attacker"] == "adaptive"]).set_index("method")["rank1"]
+        out["rank1_adaptive"] = adaptive.reindex(out.index)
+    worst = _best_per_method(df).set_index("method")
+    out = out.reindex(out.index.union(worst.index, sort=False))
+    out["rank1_worst"] = worst["rank1"]
+    out["attack_worst"] = worst["attack"]
     out["level"] = [privacy_level(v) for v in out["rank1"]]
-    return out
+    setting["attacker"] = "naive (pretrained)"
+    return out, setting
 
 
 def _aggregate(df: pd.DataFrame, src: Source, table: str, notes: list[str]) -> pd.DataFrame:
@@ -227,11 +259,13 @@ def summarize(tables: Mapping[str, pd.DataFrame], embedder: str | None = None, p
     (``rank1_lo/hi``, ``utility_lo/hi``), ``level``, ``chance`` and ``attack``; ``notes`` lists what was
     missing; ``info`` holds labels (``utility_label``, ``perceptual_name``)."""
     notes: list[str] = []
-    info: dict = {"utility_label": "", "utility_definition": "", "perceptual_name": None}
+    info: dict = {"utility_label": "", "utility_definition": "", "perceptual_name": None, "reid_setting": {}}
     parts = []
     reid = next((tables[t] for t in ("reid_summary", "reid") if t in tables and len(tables[t])), None)
     if reid is not None and {"method", "rank1"} <= set(reid.columns):
-        parts.append(select_reid(reid, embedder, protocol))
+        table, setting = select_reid(reid, embedder, protocol)
+        parts.append(table)
+        info["reid_setting"] = setting
     else:
         notes.append("stage 03_reid not run: no table 'reid_summary' (privacy Rank-1 missing)")
     for src in SOURCES:

@@ -38,6 +38,8 @@ def display_table(summary: pd.DataFrame, groups=None) -> pd.DataFrame:
         hi = summary.get(f"{m.name}_hi")
         cols[m.label] = [_with_ci(summary[m.name].iloc[i], None if lo is None else lo.iloc[i],
                                   None if hi is None else hi.iloc[i], m.fmt) for i in range(len(summary))]
+        if m.name == "rank1_worst" and "attack_worst" in summary.columns:
+            cols["Strongest attack"] = summary["attack_worst"].fillna("n/a").tolist()
         if m.name == "rank1":
             if "level" in summary.columns:
                 cols["Privacy level"] = summary["level"].fillna("n/a").tolist()
@@ -49,7 +51,7 @@ def display_table(summary: pd.DataFrame, groups=None) -> pd.DataFrame:
 
 def to_markdown(display: pd.DataFrame) -> str:
     """GitHub-flavoured Markdown (tabulate)."""
-    return display.to_markdown(index=False) + "\n"
+    return display.to_markdown(index=False, disable_numparse=True) + "\n"
 
 
 def to_latex(display: pd.DataFrame, caption: str, label: str) -> str:
