@@ -59,3 +59,14 @@ def test_switching_method_rebuilds_curves(data):
     assert ex.marker_frame == 0 and ex.slider.value == 0
     names = [t.name for t in ex.fig.data]
     assert "to first crop" in names and "original to first" not in names
+
+
+def test_static_filmstrip_shows_the_same_crops(data):
+    from vidanon.drift import figure_filmstrip
+
+    frames, crops = data
+    fig = figure_filmstrip(frames, crops, "osnet", n=3)
+    axes = fig.axes
+    assert len(axes) == 2 * 3  # original + face-blur rows, 3 frames
+    assert [a.get_title() for a in axes[:3]] == ["t=0", "t=4", "t=6"]
+    assert axes[3].get_title() == "0.40" and len(axes[3].images) == 1

@@ -381,3 +381,50 @@ def figure_summary(summary: pd.DataFrame, temporal: pd.DataFrame):
             for lab in ax.get_xticklabels():
                 lab.set_ha("right")
     return fig
+
+
+def pick_track(frames: pd.DataFrame, model: str) -> tuple[str, int]:
+    """The (clip, track) with the most anonymized frames of ``model``: the filmstrip's default."""
+    f = frames[(frames["model"] == model) & (frames["method"] != "original")]
+    if f.empty:
+        f = frames[frames["model"] == model]
+    clip, tid = f.groupby(["clip", "track_id"]).size().idxmax()
+    return clip, int(tid)
+
+
+def figure_filmstrip(frames: pd.DataFrame, crops: pd.DataFrame, model: str, clip: str | None = None,
+                     track_id: int | None = None, n: int = 6):
+    """The explorer's content as a static figure: one row per version (original first), ``n`` evenly
+    spaced frames of one track, each anonymized crop titled with its distance to the original."""
+    import matplotlib.pyplot as plt
+
+    from vidanon.plots import method_color, sort_methods, style
+
+    if clip is None or track_id is None:
+        clip, track_id = pick_track(frames, model)
+    c = crops[(crops["clip"] == clip) & (crops["track_id"] == track_id)]
+    f = frames[(frames["model"] == model) & (frames["clip"] == clip) & (frames["track_id"] == track_id)]
+    methods = sort_methods(c["method"].unique())
+    all_frames = sorted(c.loc[c["method"] == "original", "frame"].unique()) or sorted(c["frame"].unique())
+    pick = [all_frames[i] for i in np.unique(np.linspace(0, len(all_frames) - 1, min(n, len(all_frames)))
+                                             .round().astype(int))]
+    with style():
+        fig, axes = plt.subplots(len(methods), len(pick), figsize=(1.3 * len(pick), 2.5 * len(methods)),
+                                 squeeze=False)
+        for r, m in enumerate(methods):
+            for k, t in enumerate(pick):
+                ax = axes[r, k]
+                ax.set_xticks([]), ax.set_yticks([])
+                ax.grid(False)
+                hit = c[(c["method"] == m) & (c["frame"] == t)]
+                if len(hit):
+                    ax.imshow(read_crop(hit["path"].iloc[0]))
+                d = f[(f["method"] == m) & (f["frame"] == t)]["to_original"]
+                title = f"t={t}" if r == 0 else (f"{d.iloc[0]:.2f}" if len(d) and np.isfinite(d.iloc[0]) else "")
+                ax.set_title(title, fontsize=8, color="black" if r == 0 else method_color(m))
+                for s in ax.spines.values():
+                    s.set_visible(True)
+                    s.set_color(method_color(m))
+            axes[r, 0].set_ylabel(m, color=method_color(m))
+        fig.suptitle(f"{clip} · track {track_id}: crops over time; titles = distance to the original ({model})")
+    return fig
