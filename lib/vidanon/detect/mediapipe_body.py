@@ -34,7 +34,7 @@ class Segmenter(Closing):
             crop, x0, y0 = crop_box(rgb, b, self.pad)
             if crop.shape[0] < 2 or crop.shape[1] < 2:
                 continue
-            prob = self._model.process(np.ascontiguousarray(crop)).segmentation_mask
+            prob = self._process(crop).segmentation_mask
             if prob is None:
                 continue
             m = np.zeros((h, w), dtype=bool)
@@ -63,7 +63,7 @@ class Pose(Closing):
             crop, x0, y0 = crop_box(rgb, b, self.pad)
             if crop.shape[0] < 8 or crop.shape[1] < 8:
                 continue
-            res = self._model.process(np.ascontiguousarray(crop))
+            res = self._process(crop)
             if res.pose_landmarks is None:
                 continue
             ch, cw = crop.shape[:2]

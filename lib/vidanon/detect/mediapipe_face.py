@@ -6,6 +6,8 @@ independent face detector family (the evaluation uses it when the anonymizer use
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from vidanon.detect._boxes import EMPTY, clip_boxes
@@ -24,7 +26,13 @@ def solutions():
 
 
 class Closing:
-    """Context manager / ``close()`` for wrappers of a MediaPipe solution held in ``self._model``."""
+    """Context manager / ``close()`` for wrappers of a MediaPipe solution held in ``self._model``;
+    ``_process`` runs it without protobuf's deprecation warning (raised inside mediapipe)."""
+
+    def _process(self, rgb):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
+            return self._model.process(np.ascontiguousarray(rgb))
 
     def close(self) -> None:
         self._model.close()
@@ -46,7 +54,7 @@ class MediaPipeFace(Closing):
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         h, w = rgb.shape[:2]
-        res = self._model.process(np.ascontiguousarray(rgb))
+        res = self._process(rgb)
         if not res.detections:
             return EMPTY.copy()
         out = []
