@@ -9,10 +9,12 @@ ranked by cosine distance of each embedder's features, scored with vidanon.metri
 - ``cross-segment``: camid = clip x time segment (the manifest's camid): matches in other segments of
   the same clip count, same-segment ones are removed.
 
-Attackers: ``naive`` (the pretrained embedder), ``adaptive`` (knows the method: a ridge map from
-anonymized to original features fitted on the aligned crop pairs of the OTHER identities,
-leave-one-identity-out, then the naive ranking in the mapped space) and ``reference`` (original
-queries vs the original gallery: what the attacker can do at all).
+Attackers: ``naive`` (the pretrained embedder), ``adaptive`` (knows the method and holds the
+anonymized footage: query and gallery features are each centred on their own mean, which removes
+the shift the method gives every feature, then a ridge map from anonymized to original features,
+fitted on the aligned crop pairs of the OTHER identities (leave-one-identity-out), is applied to the
+queries) and ``reference`` (original queries vs the original gallery: what the attacker can do at
+all). With very few identities the adaptive attacker is a closed-set guess (its note says so).
 """
 
 from __future__ import annotations
@@ -104,8 +106,10 @@ def camids_for(df: pd.DataFrame, protocol: str) -> np.ndarray:
 
 def _ridge_map(xa: np.ndarray, xo: np.ndarray, alpha: float) -> np.ndarray:
     """W such that xa + xa @ W ~ xo (ridge on the residual: little data -> W ~ 0, the naive attacker)."""
-    d = xa.shape[1]
-    lam = alpha * max(len(xa), 1)
+    n, d = xa.shape
+    lam = alpha * max(n, 1)
+    if n < d:  # dual form: the same W, an n x n system instead of d x d
+        return xa.T @ np.linalg.solve(xa @ xa.T + lam * np.eye(n, dtype=xa.dtype), xo - xa)
     return np.linalg.solve(xa.T @ xa + lam * np.eye(d, dtype=xa.dtype), xa.T @ (xo - xa))
 
 
@@ -127,6 +131,26 @@ def adapt_queries(q_feats, q_pids, train_anon, train_orig, train_pids, alpha: fl
         q[sel] = q[sel] + q[sel] @ w
     q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
     return q.astype(np.float32)
+
+
+def adaptive_features(qdf: pd.DataFrame, qf: np.ndarray, gdf: pd.DataFrame, gf: np.ndarray,
+                      alpha: float = 0.1) -> tuple[np.ndarray, np.ndarray, str]:
+    """The adaptive attacker's (query, gallery) features and a note. Each side is first centred on
+    its own mean (no labels needed: it removes the method's common shift of every feature), then the
+    queries go through :func:`adapt_queries` trained on the aligned pairs of the other identities."""
+    def centred(x):
+        x = x - x.mean(axis=0)
+        return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+    qc, gc = centred(qf), centred(gf)
+    ia, io = _pairs(qdf, gdf)
+    q_pid = qdf["pid"].to_numpy()
+    n_ids = len(np.unique(q_pid))
+    n_train = len(np.unique(q_pid[ia])) - 1 if len(ia) else 0
+    note = f"adaptive: centred features, ridge map learned on {max(n_train, 0)} other identities per fold"
+    if n_train < 3:
+        note += " (few identities: a closed-set guess among very few people; read with the chance level)"
+    return adapt_queries(qc, q_pid, qc[ia], gc[io], q_pid[ia], alpha) if n_ids > 1 else qc, gc, note
 
 
 def _pairs(anon: pd.DataFrame, orig: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -186,12 +210,11 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, protocols=PROTOCOLS, re
                         jobs.append((m, "naive", anon, np.stack([F[p] for p in anon["path"]])))
                 for method, attacker, qdf, qf in jobs:
                     q_pid, q_cam = qdf["pid"].to_numpy(), camids_for(qdf, protocol)
-                    variants = [(attacker, qf)]
+                    variants = [(attacker, qf, go, "")]
                     if adaptive and attacker == "naive":
-                        ia, io = _pairs(qdf, orig)
-                        variants.append(("adaptive", adapt_queries(qf, q_pid, qf[ia], go[io], q_pid[ia])))
-                    for att, qx in variants:
-                        pairs = [("anonymized->original", qx, go, q_pid, g_pid, q_cam, g_cam, qdf, orig)]
+                        variants.append(("adaptive", *adaptive_features(qdf, qf, orig, go)))
+                    for att, qx, gx, note in variants:
+                        pairs = [("anonymized->original", qx, gx, q_pid, g_pid, q_cam, g_cam, qdf, orig)]
                         if reverse and att == "naive":
                             pairs.append(("original->anonymized", go, qx, g_pid, q_pid, g_cam, q_cam, orig, qdf))
                         for direction, a, b, ap_, bp, ac, bc, adf, bdf in pairs:
@@ -201,7 +224,7 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, protocols=PROTOCOLS, re
                                 direction = "original->original"
                             label = dict(method=method, embedder=emb.name, protocol=protocol, attacker=att,
                                          mode=mode, direction=direction)
-                            rows.append(label | ev.row)
+                            rows.append(label | ev.row | ({"note": note} if note and not ev.row["note"] else {}))
                             if len(ev.per_query):
                                 g = ev.per_query.groupby("pid")
                                 per_id.append(pd.DataFrame(label | {
@@ -308,3 +331,115 @@ def evaluate_folders(query_dir, gallery_dir, embedder, camid: str = "cam", n_boo
     row = {"query_dir": str(query_dir), "gallery_dir": str(gallery_dir), "model": embedder.name,
            "n_query_files": len(q), "n_gallery_files": len(g)} | ev.row
     return row, ev.result.cmc
+
+
+# --- figures of 03_reid --------------------------------------------------------------------
+
+def figure_rank1(summary: pd.DataFrame, protocol: str, mode: str | None = None,
+                 direction: str = "anonymized->original"):
+    """Bars of Rank-1 (percent) per method, one bar per embedder (colour) and attacker (hatched =
+    adaptive; the 'original' reference sits in the naive slot), 95% CI whiskers,
+    the chance level as a black tick, over the shaded privacy bands. Embedders by their real names."""
+    import matplotlib.pyplot as plt
+
+    from vidanon import plots
+
+    df = summary[(summary["protocol"] == protocol)
+                 & summary["direction"].isin([direction, "original->original"])]
+    if mode is not None:
+        df = df[df["mode"] == mode]
+    methods = plots.sort_methods(df["method"])
+    groups = list(dict.fromkeys(zip(df["embedder"], df["attacker"].replace({"reference": "naive"}))))
+    with plots.style():
+        fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(methods) * max(1, len(groups)) ** 0.5), 3.6))
+        plots.shade_privacy_bands(ax, axis="y")
+        width = 0.8 / max(len(groups), 1)
+        embedders = list(dict.fromkeys(e for e, _ in groups))
+        palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
+        for gi, (emb, att) in enumerate(groups):
+            sub = df[(df["embedder"] == emb) & ((df["attacker"] == att)
+                                                | ((att == "naive") & (df["attacker"] == "reference")))]
+            sub = sub.set_index("method").reindex(methods)
+            x = np.arange(len(methods)) + (gi - (len(groups) - 1) / 2) * width
+            y = 100 * sub["rank1"].to_numpy(float)
+            err = np.abs(100 * sub[["rank1_lo", "rank1_hi"]].to_numpy(float).T - y)
+            ax.bar(x, y, width * 0.95, yerr=np.nan_to_num(err), capsize=2, label=f"{emb} ({att})",
+                   color=palette[embedders.index(emb) % len(palette)], edgecolor="black", linewidth=0.5,
+                   hatch="//" if att == "adaptive" else None)
+            ax.scatter(x, 100 * sub["chance_rank1"].to_numpy(float), marker="_", s=120, color="black", zorder=5)
+        ax.set_xticks(np.arange(len(methods)), methods, rotation=30, ha="right")
+        for label in ax.get_xticklabels():
+            label.set_color(plots.method_color(label.get_text()))
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("Rank-1 re-identification (%)")
+        ax.set_title(f"Re-identification of anonymized people ({protocol}); black tick = chance")
+        ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.3),
+                  title="embedder (attacker); hatched = adaptive",
+                  title_fontsize=7)
+    return fig
+
+
+def figure_per_identity(per_id: pd.DataFrame, embedder: str, protocol: str, attacker: str = "naive"):
+    """Heat map of Rank-1 (percent) per method (rows) and identity (columns) for one embedder."""
+    import matplotlib.pyplot as plt
+
+    from vidanon import plots
+
+    df = per_id[(per_id["embedder"] == embedder) & (per_id["protocol"] == protocol)
+                & per_id["attacker"].isin([attacker, "reference"])
+                & per_id["direction"].isin(["anonymized->original", "original->original"])]
+    table = df.pivot_table(index="method", columns="pid", values="rank1", aggfunc="mean") * 100
+    table = table.reindex(plots.sort_methods(table.index))
+    with plots.style():
+        fig, ax = plt.subplots(figsize=(1.2 + 0.6 * table.shape[1], 0.8 + 0.35 * table.shape[0]))
+        im = ax.imshow(table.to_numpy(float), vmin=0, vmax=100, cmap="RdYlGn_r", aspect="auto")
+        ax.set_xticks(range(table.shape[1]), [f"pid {c}" for c in table.columns])
+        ax.set_yticks(range(table.shape[0]), table.index)
+        ax.grid(False)
+        for (i, j), v in np.ndenumerate(table.to_numpy(float)):
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=7)
+        fig.colorbar(im, ax=ax, label="Rank-1 (%)")
+        ax.set_title(f"Rank-1 per identity: {embedder}, {protocol}, {attacker} attacker")
+    return fig
+
+
+def figure_ranked(ranked: pd.DataFrame, work, embedder: str, protocol: str, pid: int | None = None):
+    """One row per method: a query crop and its top-k gallery crops, true matches framed green,
+    wrong ones red (paths of ``ranked`` relative to ``work``)."""
+    import cv2
+    import matplotlib.pyplot as plt
+
+    from vidanon import plots
+
+    df = ranked[(ranked["embedder"] == embedder) & (ranked["protocol"] == protocol)]
+    if pid is None:
+        pid = int(df["query_pid"].mode().iloc[0])
+    df = df[df["query_pid"] == pid]
+    methods = plots.sort_methods(df["method"])
+    k = int(df["rank"].max())
+
+    def show(ax, rel, colour=None, title=""):
+        img = cv2.imread(str(Path(work) / rel))
+        if img is not None:
+            ax.imshow(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.grid(False)
+        if colour:
+            for s in ax.spines.values():
+                s.set_visible(True), s.set_color(colour), s.set_linewidth(3)
+        ax.set_title(title, fontsize=7)
+
+    with plots.style():
+        fig, axes = plt.subplots(len(methods), k + 1, figsize=(1.1 * (k + 1), 2.1 * len(methods)), squeeze=False)
+        for i, m in enumerate(methods):
+            rows = df[df["method"] == m]
+            rows = rows[rows["query_path"] == rows["query_path"].iloc[0]].sort_values("rank")
+            show(axes[i, 0], rows["query_path"].iloc[0], "black", f"{m}\nquery pid {pid}")
+            for j, (_, r) in enumerate(rows.iterrows(), start=1):
+                show(axes[i, j], r["gallery_path"], "#1a9850" if r["is_match"] else "#d73027",
+                     f"#{r['rank']} pid {r['gallery_pid']}\nd={r['distance']:.2f}")
+            for j in range(len(rows) + 1, k + 1):
+                axes[i, j].axis("off")
+        fig.suptitle(f"Ranked original gallery ({embedder}, {protocol}): green = same person", fontsize=9)
+    return fig
