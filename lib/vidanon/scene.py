@@ -237,7 +237,7 @@ def analyze(clip, params, cache_dir: Path, gt: dict | None = None) -> Scene:
         finally:
             for obj in (face_det, seg, pose):
                 detect.close(obj)
-        persons = fill_gaps(_table(prows, PERSON_COLUMNS), params.track.max_gap, clip.n_frames)
+        persons = fill_gaps(_table(prows, PERSON_COLUMNS), params.track.max_gap, n_read)
         # faces follow their person's track through gaps and at its ends, as the person boxes do
         faces_df = fill_gaps(_table(frows, FACE_COLUMNS), params.track.max_gap, n_read)
         scene = Scene(clip.id, clip.width, clip.height, n_read, clip.fps, persons=persons, faces=faces_df,
