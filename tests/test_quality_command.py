@@ -38,6 +38,7 @@ def test_unmodified_video_is_perfect(videos, tmp_path, capsys):
                  "--perceptual", "mobilenet-feature"]) == 0
     s = json.loads(out.with_suffix(".json").read_text())
     assert s["frames"] == 6 and s["psnr"] is None  # all frames identical: PSNR inf everywhere
+    assert s["identical_frames"] == 6
     assert s["ssim"] == pytest.approx(1.0)
     assert s["warp_error_excess"] == pytest.approx(0.0, abs=1e-12)
     assert s["tlp"] == pytest.approx(0.0, abs=1e-6) and s["perceptual"] == pytest.approx(0.0, abs=1e-6)

@@ -103,6 +103,8 @@ def run(args) -> int:
         v = df[c].to_numpy(float)
         v = v[np.isfinite(v)]
         summary[c] = float(v.mean()) if v.size else None
+    # identical frames have PSNR = inf; the mean above is over the others
+    summary["identical_frames"] = int(np.isinf(df["psnr"].to_numpy(float)).sum())
     if summary.get("warp_error") is not None:
         summary["warp_error_excess"] = summary["warp_error"] - summary["warp_error_original"]
     if out is not None:
