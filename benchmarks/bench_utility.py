@@ -12,6 +12,7 @@ Prints milliseconds per frame / per clip and the ratio of the whole utility pass
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -58,7 +59,8 @@ def main() -> None:
     for obj in (face, pose):
         detect.close(obj)
     print(f"clip {args.clip}: {len(frames)} frames {clip.width}x{clip.height} @ {clip.fps:.1f} fps, "
-          f"{n_persons} person boxes, device {args.device}")
+          f"{n_persons} person boxes, device {args.device}, load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs (a shared machine inflates every number)")
     for k, v in times.items():
         print(f"  {k:24s} {1000 * np.median(v):7.1f} ms (median)")
     per_frame = sum(np.median(v) for v in times.values() if v) if n_persons else 0.0
