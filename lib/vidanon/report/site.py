@@ -170,7 +170,9 @@ def build_site(figures_dir: str | Path, params=None, root: str | Path = ".", sum
     info = run_info(params, root)
     page = tpl.render(
         title=title or f"vidanon report: {info['params_name']}", info=info, hero=hero_item,
-        notebooks=[{"name": p.stem, "href": p.relative_to(figures_dir).as_posix()} for p in notebooks],
+        notebooks=[{"name": p.stem, "href": p.relative_to(figures_dir).as_posix(),
+                    "ipynb": f"notebooks/{p.stem}.ipynb" if (figures_dir / "notebooks" / f"{p.stem}.ipynb").is_file()
+                    else None} for p in notebooks],
         stages=stages, summary_html=summary_html, notes=list(notes), credits=list(credits),
     )
     return write_text(figures_dir / "index.html", page)
