@@ -130,6 +130,12 @@ def evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids, max_rank: int = 5
                    first_rank=first, ap=ap, inp=inp, n_true=n_true, n_kept=n_kept)
 
 
+def _valid_counts(n_true, n_kept) -> tuple[np.ndarray, np.ndarray]:
+    """(true matches, kept items) as floats, of the queries that have a true match."""
+    m, n = np.asarray(n_true, dtype=float), np.asarray(n_kept, dtype=float)
+    return m[m > 0], n[m > 0]
+
+
 def chance_rank(n_true, n_kept, k: int = 1) -> float:
     """Expected Rank-k accuracy of a random ranking, averaged over valid queries.
 
@@ -137,10 +143,7 @@ def chance_rank(n_true, n_kept, k: int = 1) -> float:
     random order puts at least one of them in the top k is ``1 - C(n-m, k) / C(n, k)``
     (for k = 1: ``m / n``). Inputs are the per-query ``Ranking.n_true`` and ``Ranking.n_kept``.
     """
-    m = np.asarray(n_true, dtype=float)
-    n = np.asarray(n_kept, dtype=float)
-    ok = m > 0
-    m, n = m[ok], n[ok]
+    m, n = _valid_counts(n_true, n_kept)
     if len(m) == 0:
         return float("nan")
     miss = np.ones_like(m)
@@ -152,10 +155,7 @@ def chance_rank(n_true, n_kept, k: int = 1) -> float:
 def chance_ap(n_true, n_kept) -> float:
     """Expected AP of a random ranking, averaged over valid queries (exact, Bestgen 2015 form:
     E[AP] = (1/n) * (m - 1)/(n - 1) * (n - H_n) + H_n / n, with H_n the n-th harmonic number)."""
-    m = np.asarray(n_true, dtype=float)
-    n = np.asarray(n_kept, dtype=float)
-    ok = m > 0
-    m, n = m[ok], n[ok]
+    m, n = _valid_counts(n_true, n_kept)
     if len(m) == 0:
         return float("nan")
     h = digamma(n + 1) + np.euler_gamma  # harmonic number H_n
