@@ -28,6 +28,7 @@ def test_body_embedders_on_real_crops(crops, name):
     assert e.embed([]).shape == (0, DIMS[name])
 
 
+@pytest.mark.slow
 def test_osnet_same_person_closer_than_different(crops):
     images, pids, moments = crops
     f = embed.get("osnet_x0_25_msmt17").embed(list(images))

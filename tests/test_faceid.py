@@ -55,6 +55,7 @@ def test_verified_and_distances():
                                atol=1e-7)
 
 
+@pytest.mark.slow
 def test_faceid_cli(folders, tmp_path, capsys):
     out = tmp_path / "f.json"
     assert main(["faceid", "--original", str(folders / "original"), "--anonymized", str(folders / "anonymized"),

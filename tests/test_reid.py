@@ -12,6 +12,7 @@ from vidanon import embed, reid
 from vidanon.metrics import ranking
 
 
+@pytest.mark.slow
 def test_equals_torchreid_on_a_real_osnet_matrix(data_dir, weights_dir):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -24,6 +24,7 @@ def market(tmp_path_factory, data_dir, weights_dir):
     return root
 
 
+@pytest.mark.slow
 def test_reid_cli_json_and_csv(market, tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["reid", "--query_dir", str(market / "query"), "--gallery_dir", str(market / "gallery"),
