@@ -60,7 +60,21 @@ def _stand_in_drn() -> None:
     name = "mmaction.models.localizers.drn"
     if name in sys.modules or (_mmaction_dir() / "models" / "localizers" / "drn").is_dir():
         return
+    _register_drn(name)
 
+
+def _no_multimodal() -> None:
+    """mmaction imports its VindLU (multimodal) models whenever ``transformers`` is installed, and they
+    fail to import with transformers >= 5. vidanon uses only recognizers: have mmaction register its
+    placeholders instead (a module attribute set before mmaction's models are imported)."""
+    if "mmaction.models" in sys.modules:
+        return
+    from mmaction.utils import dependency
+
+    dependency.WITH_MULTIMODAL = False
+
+
+def _register_drn(name: str) -> None:
     class DRN:  # noqa: D401 - a stand-in
         def __init__(self, *args, **kwargs):
             raise BackendUnavailable("DRN is missing from the mmaction2 wheel (open-mmlab/mmaction2#2714)")
@@ -134,6 +148,7 @@ class Recognizer:
     def __init__(self, config: str | Path, checkpoint: str | Path | None = None, *, sha256: str | None = None,
                  labels: str | Path | None = None, device: str = "cpu", view: str = "val"):
         _stand_in_drn()
+        _no_multimodal()
         from mmengine import Config
         from mmengine.dataset import Compose
         from mmengine.registry import init_default_scope
