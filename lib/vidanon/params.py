@@ -125,6 +125,8 @@ class QualitySection(Section):
     frame_stride: int = Field(1, ge=1)
     max_frames: int | None = Field(
         60, ge=1, description="At most this many evenly spaced frames per clip (None: every frame_stride-th).")
+    perceptual_max_side: int | None = Field(
+        320, ge=32, description="Whole-frame perceptual distance on frames downscaled to this long side (None: native).")
 
 
 class ActionSection(Section):

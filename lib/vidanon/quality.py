@@ -92,8 +92,27 @@ def _face_counts(det, ref_boxes, frame) -> tuple[int, int]:
     return len(boxes), matched
 
 
+def downscale(rgb: np.ndarray, max_side: int | None) -> np.ndarray:
+    """``rgb`` resized (area interpolation) so that its long side is at most ``max_side`` pixels."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    if not max_side or max(h, w) <= max_side:
+        return rgb
+    f = max_side / max(h, w)
+    return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+
+
+def perceptual_label(perceptual, max_side: int | None) -> str | None:
+    """The perceptual metric's name as tables print it, with the frame size it was computed at."""
+    if perceptual is None:
+        return None
+    return perceptual.name + (f", frames at <= {max_side} px" if max_side else ", native frame size")
+
+
 def clip_quality(clip, scene, videos: dict[str, Path], anonymizers: dict, face_detector=None,
-                 perceptual=None, stride: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 perceptual=None, stride: int = 1, perceptual_max_side: int | None = None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-frame quality rows and per-method face detection counts of one clip.
 
     ``videos``: ``{"original": path, method: path, ...}``; ``anonymizers``: ``{method: obj with
@@ -117,7 +136,8 @@ def clip_quality(clip, scene, videos: dict[str, Path], anonymizers: dict, face_d
             faces["original"]["face_frames"] += int(len(ref) > 0)
             faces["original"]["matched"] += len(ref)
         if perceptual is not None and methods:  # one batch per frame
-            perc = perceptual.distance(np.stack([orig] * len(methods)), np.stack(frames[1:]))
+            small = [downscale(f, perceptual_max_side) for f in frames]  # for speed; see params
+            perc = perceptual.distance(np.stack([small[0]] * len(methods)), np.stack(small[1:]))
         for i, (m, anon) in enumerate(zip(methods, frames[1:])):
             region = anonymizers[m].regions(t, scene, orig.shape) if m in anonymizers else None
             r = qm.region_quality(orig, anon, region, 255.0)
@@ -184,14 +204,14 @@ def run_stage(ctx) -> dict[str, pd.DataFrame]:
     p = ctx.params
     anonymizers = region_functions(p)
     perc = perceptual_metric(p)
-    name = perc.name if perc is not None else None
+    name = perceptual_label(perc, p.quality.perceptual_max_side)
     all_frames, all_faces = [], []
     det = get_face_detector(p.detect.face_eval)
     try:
         for clip, scene in scene_mod.analyze_all(ctx):
             videos = method_videos(ctx, clip.id)
             stride = frame_stride(clip.n_frames, p.quality.frame_stride, p.quality.max_frames)
-            f, fc = clip_quality(clip, scene, videos, anonymizers, det, perc, stride)
+            f, fc = clip_quality(clip, scene, videos, anonymizers, det, perc, stride, p.quality.perceptual_max_side)
             all_frames.append(f)
             all_faces.append(fc)
     finally:
@@ -232,7 +252,8 @@ def figure_quality(summary: pd.DataFrame, faces: pd.DataFrame | None = None):
         axes[0].legend(fontsize=7)
         if "perceptual" in s:
             axes[2].bar(x, s["perceptual"], color=colors)
-            axes[2].set_title(f"{s['perceptual_metric'].dropna().iloc[0]}\nwhole frame (lower = closer)")
+            axes[2].set_title(s["perceptual_metric"].dropna().iloc[0].replace(", ", "\n", 1) + "\n(lower = closer)",
+                              fontsize=8)
         axes[2].set_xticks(x, methods, rotation=45, ha="right")
         if n == 4:
             f = faces.set_index("method")

@@ -31,13 +31,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="perceptual distance; 'auto' uses LPIPS(alex) when its backbone is available")
     p.add_argument("--lpips_backbone", "--lpips-backbone", default=None,
                    help="path of torchvision's alexnet-owt-7be5be79.pth for LPIPS")
+    p.add_argument("--perceptual_max_side", "--perceptual-max-side", type=int, default=320,
+                   help="perceptual distance on frames downscaled to this long side in pixels (0: native size)")
     p.add_argument("--stride", type=int, default=1, help="use every n-th frame (pairs are (t, t+1) at those t)")
     p.add_argument("--max_frames", "--max-frames", type=int, default=150,
                    help="at most this many evenly spaced frames (0: no limit)")
     p.add_argument("--overwrite", action="store_true", help="replace the CSV/JSON if they exist")
 
 
-def evaluate(original: Path, anonymized: Path, perceptual=None, stride: int = 1, max_frames: int | None = None):
+def evaluate(original: Path, anonymized: Path, perceptual=None, stride: int = 1, max_frames: int | None = None,
+             perceptual_max_side: int | None = None):
     """Per-frame rows (PSNR, SSIM, perceptual, warping errors, tLP) of two videos with the same frames."""
     import numpy as np
     import pandas as pd
@@ -45,7 +48,7 @@ def evaluate(original: Path, anonymized: Path, perceptual=None, stride: int = 1,
 
     from vidanon.drift import optical_flow
     from vidanon.metrics import quality as qm, temporal as tm
-    from vidanon.quality import frame_stride, lockstep
+    from vidanon.quality import downscale, frame_stride, lockstep
     from vidanon.video import probe
 
     a, b = probe(original), probe(anonymized)
@@ -66,14 +69,16 @@ def evaluate(original: Path, anonymized: Path, perceptual=None, stride: int = 1,
             row["warp_error"] = tm.warping_error(n0 / 255.0, n / 255.0, fw, valid)
             row["warp_error_original"] = tm.warping_error(o0 / 255.0, o / 255.0, fw, valid)
             if perceptual is not None:  # one batch: d(o0, o), d(n0, n), d(o, n)
-                dd = perceptual.distance(np.stack([o0, n0, o]), np.stack([o, n, n]))
+                sm = [downscale(x, perceptual_max_side) for x in (o0, n0, o, n)]
+                dd = perceptual.distance(np.stack(sm[:3]), np.stack([sm[2], sm[3], sm[3]]))
                 row["tlp"] = float(tm.tlp(dd[:1], dd[1:2])[0])
         prev = None
         if t % step:
             continue
         row = {"frame": t, "psnr": qm.psnr(o, n, 255.0), "ssim": qm.ssim(o, n, 255.0)}
         if perceptual is not None:
-            row["perceptual"] = float(dd[2]) if dd is not None else float(perceptual.distance(o, n)[0])
+            row["perceptual"] = float(dd[2]) if dd is not None else float(
+                perceptual.distance(downscale(o, perceptual_max_side), downscale(n, perceptual_max_side))[0])
         rows.append(row)
         prev = (o, n) if t + 1 < a.n_frames else None
     return pd.DataFrame(rows)
@@ -84,6 +89,7 @@ def run(args) -> int:
 
     from vidanon import perceptual
     from vidanon.outputs import atomic_path, write_text
+    from vidanon.quality import perceptual_label
 
     if args.stride < 1 or args.max_frames < 0:
         raise VidanonError("--stride must be >= 1 and --max_frames >= 0")
@@ -96,9 +102,10 @@ def run(args) -> int:
         if not p.is_file():
             raise DataError(f"{p}: no such video file")
     perc = None if args.perceptual == "none" else perceptual.get(args.perceptual, backbone=args.lpips_backbone)
-    df = evaluate(args.original, args.anonymized, perc, args.stride, args.max_frames or None)
+    df = evaluate(args.original, args.anonymized, perc, args.stride, args.max_frames or None,
+                  args.perceptual_max_side or None)
     summary = {"original": str(args.original), "anonymized": str(args.anonymized), "frames": len(df),
-               "perceptual_metric": perc.name if perc is not None else None}
+               "perceptual_metric": perceptual_label(perc, args.perceptual_max_side or None)}
     for c in df.columns.drop("frame"):
         v = df[c].to_numpy(float)
         v = v[np.isfinite(v)]
