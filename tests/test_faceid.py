@@ -50,6 +50,12 @@ def test_verified_and_distances():
     np.testing.assert_array_equal(v, [1.0, 1.0])
     v = faceid.verified(d, [1, 2], [1, 2], [0, 1], [1, 1])  # query 2's only match is in its own camid
     assert v[0] == 1.0 and np.isnan(v[1])
+    imp = faceid.verified(np.array([[0.3, 0.5], [0.55, 0.9]]), [1, 2], [1, 2], [0, 0], [1, 1], impostor=True)
+    np.testing.assert_array_equal(imp, [1.0, 1.0])  # another person within 0.6 for both queries
+    row = faceid.leakage_row(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[0.1, 0.0], [0.5, 0.0]]),
+                             np.array([1, 2]), np.array([1, 2]), np.array([0, 0]), np.array([1, 1]), n_boot=0)
+    # query 2 (at x=1) is nearest to its own face (0.5) but also 0.9 from person 1: identified, no false match
+    assert row["verified"] == 1.0 and row["identified"] == 1.0 and row["false_match"] == 0.5
     a = np.random.default_rng(0).normal(size=(4, 3))
     np.testing.assert_allclose(faceid.euclidean_distmat(a, a), np.linalg.norm(a[:, None] - a[None], axis=2),
                                atol=1e-7)

@@ -4,10 +4,13 @@ dlib's ResNet face descriptor (vidanon.embed.face) is computed at the same face 
 and in the anonymized frame (the attacker knows where the head is: aligned by the original's tracks).
 Query = anonymized faces, gallery = the same people's ORIGINAL faces in other clips (``cross-clip``)
 or other time segments (``cross-segment``), Euclidean distance, Market-1501 protocol. Reported:
-Rank-1 (with CI, chance, privacy level), mAP, and the share of anonymized faces still VERIFIED as
-their true identity (some gallery face of the same person closer than dlib's 0.6), plus the share
-where dlib's own HOG detector still finds a face (detection rate). The reference rows use the
-original faces as queries.
+Rank-1 (with CI, chance, privacy level), mAP, the share of anonymized faces still VERIFIED as their
+true identity (some gallery face of the same person closer than dlib's 0.6), the share IDENTIFIED
+(the nearest gallery face is the true person and closer than 0.6), the share with a FALSE MATCH
+(another person's face closer than 0.6: when it is as high as ``verified``, verification says
+nothing about identity, e.g. blank faces that all look alike to the model), and the share where
+dlib's own HOG detector still finds a face (detection rate). Only faces that dlib's detector
+confirms in the original frame are used. The reference rows use the original faces as queries.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from vidanon.embed.face import DLIB_THRESHOLD
 from vidanon.metrics import ranking
 
 COLUMNS = ["method", "protocol", "attacker", "n_faces", "detection_rate", "rank1", "rank1_lo", "rank1_hi",
-           "mAP", "chance_rank1", "verified", "verified_lo", "verified_hi", "privacy_level", "n_queries",
-           "n_identities", "note"]
+           "mAP", "chance_rank1", "verified", "verified_lo", "verified_hi", "identified", "false_match",
+           "privacy_level", "n_queries", "n_identities", "note"]
 
 
 def euclidean_distmat(a, b) -> np.ndarray:
@@ -31,14 +34,18 @@ def euclidean_distmat(a, b) -> np.ndarray:
     return np.sqrt(np.clip(d2, 0, None))
 
 
-def verified(distmat, q_pids, g_pids, q_camids, g_camids, threshold: float = DLIB_THRESHOLD) -> np.ndarray:
-    """Per query: True/False whether a kept gallery face of the SAME identity lies closer than
-    ``threshold`` (NaN where the protocol leaves the query no true match)."""
+def verified(distmat, q_pids, g_pids, q_camids, g_camids, threshold: float = DLIB_THRESHOLD,
+             impostor: bool = False) -> np.ndarray:
+    """Per query: 1/0 whether a kept gallery face of the SAME identity (``impostor``: of ANOTHER
+    identity) lies closer than ``threshold``; NaN where the protocol leaves the query no true match.
+    Same-pid, same-camid gallery faces are removed as in the ranking."""
     d = np.asarray(distmat)
     same = np.asarray(g_pids)[None, :] == np.asarray(q_pids)[:, None]
-    keep = same & ~(np.asarray(g_camids)[None, :] == np.asarray(q_camids)[:, None])
-    best = np.where(keep, d, np.inf).min(axis=1)
-    return np.where(keep.any(axis=1), (best < threshold).astype(float), np.nan)
+    kept = ~(same & (np.asarray(g_camids)[None, :] == np.asarray(q_camids)[:, None]))
+    true = same & kept
+    cand = (~same & kept) if impostor else true
+    best = np.where(cand, d, np.inf).min(axis=1)
+    return np.where(true.any(axis=1), (best < threshold).astype(float), np.nan)
 
 
 def leakage_row(q_desc, g_desc, q_pids, g_pids, q_camids, g_camids, n_boot: int = 1000, seed: int = 0) -> dict:
@@ -49,11 +56,20 @@ def leakage_row(q_desc, g_desc, q_pids, g_pids, q_camids, g_camids, n_boot: int 
     dist = euclidean_distmat(q_desc, g_desc)
     ev = score(dist, q_pids, g_pids, q_camids, g_camids, n_boot, seed)
     v = verified(dist, q_pids, g_pids, q_camids, g_camids)
+    false = verified(dist, q_pids, g_pids, q_camids, g_camids, impostor=True)
     lo, hi = ranking.bootstrap_ci(v, n_boot, seed=seed)
+    # identified: the nearest kept face is the true person AND closer than the threshold
+    identified = np.nan
+    if ev.result is not None:
+        keep_q = ev.result.valid
+        first_ok = ev.result.first_rank[keep_q] == 1
+        near = v[keep_q] == 1
+        identified = float(np.mean(first_ok & near)) if keep_q.any() else np.nan
     keys = ("rank1", "rank1_lo", "rank1_hi", "mAP", "chance_rank1", "privacy_level", "n_queries", "n_identities",
             "note")
-    return {k: ev.row[k] for k in keys} | {"verified": float(np.nanmean(v)) if np.isfinite(v).any() else np.nan,
-                                          "verified_lo": lo, "verified_hi": hi}
+    share = lambda x: float(np.nanmean(x)) if np.isfinite(x).any() else np.nan  # noqa: E731
+    return {k: ev.row[k] for k in keys} | {"verified": share(v), "verified_lo": lo, "verified_hi": hi,
+                                          "identified": identified, "false_match": share(false)}
 
 
 def face_boxes(scene, samples: pd.DataFrame, max_per_track: int = 10) -> pd.DataFrame:
@@ -144,8 +160,14 @@ def run_stage(ctx, max_per_track: int = 10) -> pd.DataFrame:
         table = pd.DataFrame([{"method": "original", "note": "no face of a known identity in any clip"}],
                              columns=COLUMNS)
     else:
-        table = evaluate({k: np.concatenate(v) for k, v in descs.items()}, pd.concat(parts, ignore_index=True),
+        faces = pd.concat(parts, ignore_index=True)
+        # only faces dlib's own detector confirms in the original: its descriptor is made for those,
+        # and unconfirmed (profile, tiny) faces give weak descriptors that a blank face lands near
+        ok = faces["found_original"].to_numpy(bool)
+        table = evaluate({k: np.concatenate(v)[ok] for k, v in descs.items()}, faces[ok].reset_index(drop=True),
                          p.reid.protocols, p.reid.bootstrap, p.reid.seed)
+        table["note"] = table["note"].fillna("").astype(str) + (
+            f" {int(ok.sum())} of {len(ok)} scene faces confirmed by dlib's detector in the original")
     ctx.save_table(table, "faceid_summary", formats=("csv", "md"))
     return table
 

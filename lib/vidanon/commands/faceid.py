@@ -31,7 +31,8 @@ def add_arguments(p) -> None:
 
 def _line(name: str, r: dict) -> str:
     return (f"  {name:<11} Rank-1 {r['rank1']:.1%} [95% CI {r['rank1_lo']:.1%}-{r['rank1_hi']:.1%}] "
-            f"(chance {r['chance_rank1']:.1%}), verified at 0.6: {r['verified']:.1%}, "
+            f"(chance {r['chance_rank1']:.1%}), verified at 0.6: {r['verified']:.1%} "
+            f"(another person within 0.6: {r['false_match']:.1%}), identified: {r['identified']:.1%}, "
             f"privacy level: {r['privacy_level']}")
 
 
