@@ -65,3 +65,17 @@ def test_bad_input_and_unknown_names():
         embed.get("agw")
     with pytest.raises(VidanonError, match="not found|not on this machine"):
         embed.get("osnet_x1_0_msmt17")  # a zoo name whose checkpoint is not here
+
+
+def test_osnet_from_a_wrapped_checkpoint_path(crops, tmp_path, weights_dir):
+    """A torchreid training checkpoint ({'state_dict': {'module.<key>': ...}}) given by path loads into
+    the same network as the plain zoo file (how the thesis' osnet_x1_0 / osnet_ain files come)."""
+    import torch
+
+    sd = torch.load(weights_dir / "osnet_x0_25_msmt17.pth", map_location="cpu", weights_only=True)
+    path = tmp_path / "osnet_x0_25_mine.pth"
+    torch.save({"state_dict": {"module." + k: v for k, v in sd.items()}, "epoch": 50}, path)
+    images = list(crops[0][:3])
+    a = embed.get("osnet_x0_25_msmt17").embed(images)
+    b = embed.get("osnet_x0_25_mine", weights=str(path)).embed(images)
+    np.testing.assert_allclose(a, b, atol=1e-6)
