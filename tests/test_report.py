@@ -196,7 +196,7 @@ def test_tables_export_three_formats(tmp_path):
     tex = paths["tex"].read_text()
     for token in ("\\toprule", "\\midrule", "\\bottomrule", "Rank-1 (\\%)", "\\label{tab:summary_privacy}"):
         assert token in tex
-    assert not list(tmp_path.glob(".*partial"))
+    assert not list(tmp_path.glob(".*partial*"))
 
 
 def test_display_table_marks_missing_as_na():

@@ -65,7 +65,7 @@ def test_failure_names_notebook_cell_and_error_and_keeps_earlier_outputs(project
     out = project / "figures" / "p"
     assert (out / "01_first.html").is_file()
     assert (out / "notebooks" / "02_second.failed.ipynb").is_file()
-    assert not list(out.rglob("*.partial"))
+    assert not list(out.rglob("*.partial*"))
 
 
 def test_invalid_params_start_nothing(project):

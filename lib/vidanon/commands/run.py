@@ -22,6 +22,8 @@ def run(args) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr)
+    for noisy in ("papermill", "traitlets", "nbconvert"):  # keep the log to one line per stage
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     results = runner.run(args.params, only=args.only, force=args.force)
     ran = [r for r in results if r.status == "ran"]
     print(f"{len(ran)} stage(s) ran, {len(results) - len(ran)} unchanged; "

@@ -108,7 +108,7 @@ def _files(stage_dir: Path, root: Path):
     """Group a stage folder's files by stem: figures (static image + alternates), tables, other."""
     by_stem: dict[tuple[str, str], list[Path]] = {}
     for p in sorted(stage_dir.rglob("*")):
-        if not p.is_file() or p.name.startswith(".") or p.name.endswith(".partial"):
+        if not p.is_file() or p.name.startswith(".") or ".partial" in p.name:
             continue
         by_stem.setdefault((str(p.parent.relative_to(stage_dir)), p.stem), []).append(p)
     figures, tables, other = [], [], []
