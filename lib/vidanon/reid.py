@@ -19,7 +19,7 @@ all). With very few identities the adaptive attacker is a closed-set guess (its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -172,6 +172,40 @@ def top_k(distmat, q_pids, g_pids, q_camids, g_camids, query: int, k: int = 5) -
                          "is_match": g_pids[idx] == q_pids[query]})
 
 
+@dataclass
+class Side:
+    """One side of a ranking: manifest rows, their features, pids and camids (under a protocol)."""
+
+    df: pd.DataFrame
+    feats: np.ndarray
+    pids: np.ndarray
+    cams: np.ndarray
+
+
+def _record(out: dict, label: dict, q: Side, g: Side, n_boot: int, seed: int, top: int, note: str = "",
+            ranked: bool = True) -> None:
+    """Score q against g and append the summary row, the per-identity rows and (``ranked``) the
+    top-``top`` gallery of the first query of each identity to ``out``."""
+    dist = ranking.cosine_distmat(q.feats, g.feats)
+    ev = score(dist, q.pids, g.pids, q.cams, g.cams, n_boot, seed)
+    out["rows"].append(label | ev.row | ({"note": note} if note and not ev.row["note"] else {}))
+    if ev.per_query.empty:
+        return
+    grp = ev.per_query.groupby("pid")
+    out["per_id"].append(pd.DataFrame(label | {
+        "pid": grp.size().index, "n_queries": grp.size().to_numpy(),
+        "rank1": grp["first_rank"].apply(lambda r: float((r == 1).mean())).to_numpy(),
+        "mAP": grp["ap"].mean().to_numpy()}))
+    if not ranked:
+        return
+    for qi in grp["query"].first():
+        t = top_k(dist, q.pids, g.pids, q.cams, g.cams, int(qi), top)
+        out["ranked"].append(pd.DataFrame(label | {
+            "query_path": q.df["path"].iloc[qi], "query_pid": int(q.pids[qi]), "rank": t["rank"],
+            "gallery_path": g.df["path"].iloc[t["gallery"]].to_numpy(), "gallery_pid": g.pids[t["gallery"]],
+            "distance": t["distance"], "is_match": t["is_match"]}))
+
+
 def evaluate_manifest(manifest: pd.DataFrame, embedders, protocols=PROTOCOLS, reverse: bool = False,
                       adaptive: bool = True, n_boot: int = 1000, seed: int = 0, top: int = 5):
     """Every method x embedder x protocol x attacker of a crops manifest.
@@ -187,68 +221,46 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, protocols=PROTOCOLS, re
     if ORIGINAL not in set(df["method"]):
         raise ValueError(f"manifest: no '{ORIGINAL}' crops to form the gallery")
     methods = [m for m in dict.fromkeys(df["method"]) if m != ORIGINAL]
-    feats = {}
-    for emb in embedders:  # each crop file embedded once per embedder
-        paths = df["path"].drop_duplicates().tolist()
-        f = embed_paths(emb, paths)
-        feats[emb.name] = dict(zip(paths, f))
-    rows, per_id, ranked = [], [], []
-    orig_all = df[df["method"] == ORIGINAL]
+    paths = df["path"].drop_duplicates().tolist()
+    out = {"rows": [], "per_id": [], "ranked": []}
     for emb in embedders:
-        F = feats[emb.name]
+        feats = dict(zip(paths, embed_paths(emb, paths)))  # each crop file embedded once
+        orig_all = df[df["method"] == ORIGINAL]
         for mode in sorted(set(df["mode"])):
             orig = orig_all[orig_all["mode"] == mode] if mode in set(orig_all["mode"]) else orig_all
             orig = orig.drop_duplicates("path").reset_index(drop=True)
-            go = np.stack([F[p] for p in orig["path"]])
             for protocol in protocols:
-                g_cam = camids_for(orig, protocol)
-                g_pid = orig["pid"].to_numpy()
-                jobs = [("original", "reference", orig, go)]
+                def side(rows: pd.DataFrame) -> Side:
+                    return Side(rows, np.stack([feats[p] for p in rows["path"]]), rows["pid"].to_numpy(),
+                                camids_for(rows, protocol))
+
+                def label(method, attacker, direction):
+                    return dict(method=method, embedder=emb.name, protocol=protocol, attacker=attacker,
+                                mode=mode, direction=direction)
+
+                g = side(orig)
+                _record(out, label(ORIGINAL, "reference", "original->original"), g, g, n_boot, seed, top)
                 for m in methods:
                     anon = df[(df["method"] == m) & (df["mode"] == mode)].reset_index(drop=True)
-                    if len(anon):
-                        jobs.append((m, "naive", anon, np.stack([F[p] for p in anon["path"]])))
-                for method, attacker, qdf, qf in jobs:
-                    q_pid, q_cam = qdf["pid"].to_numpy(), camids_for(qdf, protocol)
-                    variants = [(attacker, qf, go, "")]
-                    if adaptive and attacker == "naive":
-                        variants.append(("adaptive", *adaptive_features(qdf, qf, orig, go)))
-                    for att, qx, gx, note in variants:
-                        pairs = [("anonymized->original", qx, gx, q_pid, g_pid, q_cam, g_cam, qdf, orig)]
-                        if reverse and att == "naive":
-                            pairs.append(("original->anonymized", go, qx, g_pid, q_pid, g_cam, q_cam, orig, qdf))
-                        for direction, a, b, ap_, bp, ac, bc, adf, bdf in pairs:
-                            dist = ranking.cosine_distmat(a, b)
-                            ev = score(dist, ap_, bp, ac, bc, n_boot, seed)
-                            if method == ORIGINAL:
-                                direction = "original->original"
-                            label = dict(method=method, embedder=emb.name, protocol=protocol, attacker=att,
-                                         mode=mode, direction=direction)
-                            rows.append(label | ev.row | ({"note": note} if note and not ev.row["note"] else {}))
-                            if len(ev.per_query):
-                                g = ev.per_query.groupby("pid")
-                                per_id.append(pd.DataFrame(label | {
-                                    "pid": g.size().index, "n_queries": g.size().to_numpy(),
-                                    "rank1": g["first_rank"].apply(lambda s: float((s == 1).mean())).to_numpy(),
-                                    "mAP": g["ap"].mean().to_numpy()}))
-                            if att in ("naive", "reference") and not direction.startswith("original->anon") \
-                                    and len(ev.per_query):
-                                for qi in ev.per_query.groupby("pid")["query"].first():
-                                    t = top_k(dist, ap_, bp, ac, bc, int(qi), top)
-                                    ranked.append(pd.DataFrame(label | {
-                                        "query_path": adf["path"].iloc[qi], "query_pid": int(ap_[qi]),
-                                        "rank": t["rank"], "gallery_path": bdf["path"].iloc[t["gallery"]].to_numpy(),
-                                        "gallery_pid": bp[t["gallery"]], "distance": t["distance"],
-                                        "is_match": t["is_match"]}))
-    summary = pd.DataFrame(rows)
-    summary = summary[SUMMARY_COLUMNS]
-    return (summary, pd.concat(per_id, ignore_index=True) if per_id else pd.DataFrame(),
-            pd.concat(ranked, ignore_index=True) if ranked else pd.DataFrame())
+                    if anon.empty:
+                        continue
+                    q = side(anon)
+                    _record(out, label(m, "naive", "anonymized->original"), q, g, n_boot, seed, top)
+                    if reverse:
+                        _record(out, label(m, "naive", "original->anonymized"), g, q, n_boot, seed, top,
+                                ranked=False)
+                    if adaptive:
+                        qa, ga, note = adaptive_features(anon, q.feats, orig, g.feats)
+                        _record(out, label(m, "adaptive", "anonymized->original"), replace(q, feats=qa),
+                                replace(g, feats=ga), n_boot, seed, top, note=note, ranked=False)
+    concat = lambda parts: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()  # noqa: E731
+    return pd.DataFrame(out["rows"])[SUMMARY_COLUMNS], concat(out["per_id"]), concat(out["ranked"])
 
 
 def run_stage(ctx):
-    """03_reid: reads the crops manifest, writes the tables ``reid_summary``, ``reid_per_identity``,
-    ``reid_ranked`` (and ``faceid_*`` when ``reid.faceid``); returns the summary DataFrame."""
+    """03_reid: reads the crops manifest, writes the tables ``reid_summary``, ``reid_per_identity`` and
+    ``reid_ranked`` (paths relative to work/<run>/); returns the summary DataFrame. The face
+    identification tables come from vidanon.faceid.run_stage."""
     from vidanon import crops, embed
 
     p = ctx.params.reid
