@@ -180,7 +180,10 @@ def test_normalized_directions_and_inf():
     assert ((n.fillna(0) >= 0) & (n.fillna(0) <= 1)).all().all()
     assert n.loc["body-solid", "rank1"] == pytest.approx(1 - 0.12)  # fixed 0-100 range, lower is better
     assert n.loc["original", "psnr"] == 1.0  # inf PSNR (unchanged video) is the best end
-    assert n.loc["avatar", "fps"] == 0.0 and n.loc["original", "fps"] == 1.0  # min-max over methods
+    assert n.loc["avatar", "fps"] == pytest.approx(5 / 200) and n.loc["original", "fps"] == 1.0  # 0..max
+    assert n.loc["original", "switches"] == 1.0 and n.loc["body-solid", "switches"] == 0.0  # 0 = best
+    zero = summary.normalized(pd.DataFrame({"switches": [0, 0]}, index=["a", "b"]))
+    assert (zero["switches"] == 1.0).all()  # no switch anywhere: all perfect, not "middling"
 
 
 # --- tables -----------------------------------------------------------------------------------------------

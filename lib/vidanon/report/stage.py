@@ -99,7 +99,7 @@ def captions(params, summary_info: dict, tables_: dict) -> dict[str, str]:
                      "(<10% excellent, 10-25% good, 25-50% moderate, >50% poor); dashed: Pareto front "
                      f"(outlined markers). {data_txt} {models_txt} {credit_txt}"),
         "fingerprints": ("Method fingerprints: every metric scaled to [0, 1] with 1 = best (fixed ranges for "
-                         "rates and Rank-1, min-max over the methods shown otherwise). "
+                         "rates and Rank-1; otherwise relative to the largest value among the methods shown). "
                          f"{data_txt} {credit_txt}"),
         "summary": (f"Summary per method ({params.name}). Re-ID Rank-1: {reid_txt}; 'strongest attack': the "
                     f"highest Rank-1 of any embedder, protocol, crop mode and attacker. {data_txt} {models_txt} "

@@ -29,7 +29,7 @@ class Metric:
     label: str  # for tables and figures
     group: str  # privacy | temporal | quality | utility | speed
     better: str  # "lower" | "higher"
-    bounds: tuple[float, float] | None = None  # fixed range for normalization (else min-max over methods)
+    bounds: tuple[float, float] | None = None  # fixed range for normalization (else 0..largest value)
     fmt: str = "{:.3f}"
 
 
@@ -298,8 +298,9 @@ def normalized(summary: pd.DataFrame, metrics=None) -> pd.DataFrame:
     """Every metric of the summary on [0, 1] with 1 = best, for fingerprints.
 
     Metrics with a fixed range (:attr:`Metric.bounds`, e.g. Rank-1 0-100) are scaled by it; the others
-    min-max over the methods shown (so they compare methods of THIS run only). 'lower is better'
-    metrics are flipped. All-NaN metrics are dropped."""
+    (all non-negative: drift, tLP, PSNR, fps, ...) by [0, largest finite value of the methods shown],
+    so 0 drift scores 1 and they compare the methods of THIS run only. 'lower is better' metrics are
+    flipped; inf (PSNR of an unchanged video) is the best end. All-NaN metrics are dropped."""
     out = {}
     for m in metrics or METRICS:
         if m.name not in summary.columns:
@@ -307,10 +308,12 @@ def normalized(summary: pd.DataFrame, metrics=None) -> pd.DataFrame:
         v = pd.to_numeric(summary[m.name], errors="coerce").astype(float)
         if v.isna().all():
             continue
-        finite = v[np.isfinite(v)]  # PSNR of an unchanged video is inf: scaled to the end of the range
-        lo, hi = m.bounds if m.bounds else (finite.min(), finite.max())
+        if m.bounds:
+            lo, hi = m.bounds
+        else:
+            finite = v[np.isfinite(v)]
+            lo, hi = 0.0, (float(finite.max()) if len(finite) else 0.0)
         span = hi - lo
-        x = (v - lo) / span if span > 0 else v * 0 + 0.5
-        x = x.clip(0, 1)
+        x = ((v - lo) / span if span > 0 else v * 0.0).clip(0, 1)
         out[m.name] = 1 - x if m.better == "lower" else x
     return pd.DataFrame(out, index=summary.index)
