@@ -79,3 +79,8 @@ def test_osnet_from_a_wrapped_checkpoint_path(crops, tmp_path, weights_dir):
     a = embed.get("osnet_x0_25_msmt17").embed(images)
     b = embed.get("osnet_x0_25_mine", weights=str(path)).embed(images)
     np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_bare_osnet_architecture_is_refused_with_a_hint():
+    with pytest.raises(VidanonError, match="osnet_x0_25_msmt17"):
+        embed.get("osnet_x0_25")

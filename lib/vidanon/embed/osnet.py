@@ -52,8 +52,9 @@ class OSNetEmbedder:
         except ImportError as e:
             raise BackendUnavailable(f"OSNet needs torchreid (pip install torchreid==0.2.5 gdown tensorboard): {e}")
         if weights is None and not dataset:
-            raise WeightsError(f"{name!r}: give the trained checkpoint (weights= path or URL), e.g. a torchreid "
-                               "model-zoo file; ImageNet-only OSNet weights are not re-ID trained")
+            raise WeightsError(f"{name!r} names an architecture, not a trained model: use e.g. '{arch}_msmt17' "
+                               f"(checkpoint {arch}_msmt17.pth in the weights directory) or give weights= a "
+                               "torchreid model-zoo checkpoint; ImageNet-only OSNet weights are not re-ID trained")
         path = weights_mod.resolve(weights or f"{name}.pth", sha256=sha256)
         sd = load_state_dict(path)
         n_classes = sd["classifier.weight"].shape[0] if "classifier.weight" in sd else 1
