@@ -60,25 +60,25 @@ def _class_of(method: str):
 def accepted_options(method: str) -> list[str]:
     """Option names a method takes (its constructor's keyword arguments)."""
     cls, fixed = _class_of(_check(method))
-    names = []
-    for klass in cls.__mro__:
+    return sorted(n for n in _defaults(cls) if n not in fixed)
+
+
+def _defaults(cls) -> dict[str, Any]:
+    """Keyword parameters of a class's constructors (base classes first) and their defaults."""
+    out: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__[:-1]):  # not object
         if "__init__" in vars(klass):
-            names += [p for p in inspect.signature(klass.__init__).parameters
-                      if p not in ("self", "kw", "kwargs") and p not in fixed]
-    return sorted(set(names))
+            for name, p in inspect.signature(klass.__init__).parameters.items():
+                if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                    out[name] = p.default
+    return out
 
 
 def resolved_options(method: str, options: dict[str, Any]) -> dict[str, Any]:
     """Every option of a method with its value (defaults filled in): what its output depends on,
     so that a changed default also invalidates run_stage's cache."""
     cls, fixed = _class_of(_check(method))
-    out: dict[str, Any] = {}
-    for klass in reversed(cls.__mro__):
-        if "__init__" in vars(klass):
-            for name, p in inspect.signature(klass.__init__).parameters.items():
-                if p.default is not inspect.Parameter.empty:
-                    out[name] = p.default
-    return {**out, **fixed, **options}
+    return {**_defaults(cls), **fixed, **options}
 
 
 def _check(method: str) -> str:
