@@ -124,7 +124,7 @@ class QualitySection(Section):
         None, description="Path of torchvision's alexnet-owt-7be5be79.pth for LPIPS (else weights dir / torch hub cache).")
     frame_stride: int = Field(1, ge=1)
     max_frames: int | None = Field(
-        60, ge=1, description="At most this many evenly spaced frames per clip (None: every frame_stride-th).")
+        30, ge=1, description="At most this many evenly spaced frames per clip (None: every frame_stride-th).")
     perceptual_max_side: int | None = Field(
         320, ge=32, description="Whole-frame perceptual distance on frames downscaled to this long side (None: native).")
 
