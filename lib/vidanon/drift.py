@@ -262,8 +262,13 @@ def run_stage(ctx) -> dict[str, pd.DataFrame]:
     from vidanon import embed, scene as scene_mod
     from vidanon.quality import _device, method_videos, perceptual_metric, region_functions
 
+    from vidanon.errors import DataError
+
     p = ctx.params
     crops = aligned_crops(ctx)
+    if crops.empty:
+        raise DataError(f"{ctx.work / 'crops'}: no aligned person crops (no person found in any clip, or the "
+                        "crops stage ran with crops.mode: independent); identity drift needs them")
     device = _device(p)
     emb = [embed_crops(crops, embed.get(p.drift.embedder, device=device))]
     anonymizers = region_functions(p)
