@@ -34,13 +34,14 @@ smoke: $(STAMP)
 	$(BIN)/python -m vidanon run params/smoke.yaml
 
 test: $(STAMP)
+	-sh scripts/install-browser.sh   # for the site's browser test; skipped with a reason if it fails
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
 
 benchmark: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
