@@ -216,7 +216,7 @@ def test_tradeoff_and_fingerprint_figures():
     s, _, info = summary.summarize(synthetic_tables())
     fig = tradeoff.tradeoff_figure(s, info["utility_label"])
     ax = fig.axes[0]
-    assert ax.get_xlim() == (0, 100)
+    assert ax.get_xlim() == (-2, 102)
     assert {t.get_text() for t in ax.texts} >= {"excellent", "good", "moderate", "poor"}
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "Pareto front" in legend and all(m in legend for m in METHODS)

@@ -58,7 +58,7 @@ def tradeoff_figure(summary: pd.DataFrame, utility_label: str = "Utility", title
 
     pts = _points(summary)
     with plots.style():
-        fig, ax = plt.subplots(figsize=(6.0, 4.2))
+        fig, ax = plt.subplots(figsize=(6.0, 5.0))
         plots.shade_privacy_bands(ax, "x")
         front = pts.index[pareto_front(pts["rank1"], pts["utility"])]
         if len(front) > 1:
@@ -72,19 +72,20 @@ def tradeoff_figure(summary: pd.DataFrame, utility_label: str = "Utility", title
                         fmt="o" if on else "s", ms=7 if on else 5, color=plots.method_color(m),
                         mec="black" if on else "none", capsize=2, lw=1, zorder=3, label=m)
             # direct labels: the figure stays readable in greyscale print
-            ax.annotate(m, (r["rank1"], r["utility"]), xytext=(5, 4), textcoords="offset points", fontsize=7,
-                        color="#222222", zorder=4)
+            right = r["rank1"] > 85  # keep labels inside the axes
+            ax.annotate(m, (r["rank1"], r["utility"]), xytext=(-5 if right else 5, 4), textcoords="offset points",
+                        fontsize=7, color="#222222", zorder=4, ha="right" if right else "left")
         if "chance" in pts.columns and pts["chance"].notna().any():
             chance = float(pts["chance"].mean())
             ax.axvline(chance, color="#555555", lw=0.8, ls=":", zorder=1, label=f"chance Rank-1 ({chance:.0f}%)")
-        ax.set_xlim(0, 100)
-        ymax = max(1.0, float(np.nanmax(pts["utility"].to_numpy(float))) * 1.05) if len(pts) else 1.0
-        ax.set_ylim(0, ymax)
+        ax.set_xlim(-2, 102)  # markers at 0 % or 100 % stay whole
+        ymax = max(1.0, float(np.nanmax(pts["utility"].to_numpy(float)))) if len(pts) else 1.0
+        ax.set_ylim(-0.03 * ymax, 1.05 * ymax)
         ax.set_xlabel("Re-ID Rank-1 (%)  \u2190 more private")
         ax.set_ylabel(f"{utility_label}  \u2192 more useful")
         if title:
             ax.set_title(title, pad=14)
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=3, frameon=False)
     return fig
 
 
@@ -105,7 +106,7 @@ def tradeoff_plotly(summary: pd.DataFrame, utility_label: str = "Utility", title
         on = m in front
         fig.add_trace(go.Scatter(
             x=[r["rank1"]], y=[r["utility"]], mode="markers+text", name=m, text=[m],
-            textposition="top right", textfont=dict(size=10),
+            textposition="top left" if r["rank1"] > 85 else "top right", textfont=dict(size=10),
             marker=dict(color=plots.method_color(m), size=12 if on else 9, symbol="circle" if on else "square",
                         line=dict(color="black", width=1.5 if on else 0)),
             error_x=dict(type="data", symmetric=False, array=[xerr[1, i]], arrayminus=[xerr[0, i]], width=3),
@@ -114,7 +115,12 @@ def tradeoff_plotly(summary: pd.DataFrame, utility_label: str = "Utility", title
                            f"{utility_label} %{{y:.3f}}" + ("<br>Pareto optimal" if on else "")
                            + "<extra></extra>"),
         ))
-    fig.update_layout(title=title, xaxis=dict(title="Re-ID Rank-1 (%) \u2190 more private", range=[0, 100]),
+    if "chance" in pts.columns and pts["chance"].notna().any():
+        chance = float(pts["chance"].mean())
+        fig.add_vline(x=chance, line=dict(color="#555555", width=1, dash="dot"),
+                      annotation_text=f"chance {chance:.0f}%", annotation_position="bottom right",
+                      annotation_font_size=10)
+    fig.update_layout(title=title, xaxis=dict(title="Re-ID Rank-1 (%) \u2190 more private", range=[-2, 102]),
                       yaxis=dict(title=f"{utility_label} \u2192 more useful", rangemode="tozero"),
                       width=820, height=520)
     return fig
