@@ -297,11 +297,13 @@ def test_site_lists_notebooks_and_refreshes(ctx):
     (figs / "02_crop").mkdir(parents=True)
     (figs / "02_crop" / "contact.png").write_bytes(b"\x89PNG\r\n")
     (figs / "02_crop.html").write_text("<html></html>")
+    (figs / "02_crop" / "side_by_side.mp4").write_bytes(b"\0")
     (figs / "notebooks").mkdir()
     (figs / "notebooks" / "02_crop.ipynb").write_text("{}")
     html = build_index_html(ctx).read_text()
     assert 'href="02_crop.html"' in html and 'src="02_crop/contact.png"' in html
     assert 'href="notebooks/02_crop.ipynb"' in html
+    assert '<video src="02_crop/side_by_side.mp4"' in html
     assert "<h2>Notebooks</h2>" in html
 
 

@@ -25,6 +25,7 @@ KEY_PACKAGES = ["vidanon", "numpy", "pandas", "torch", "torchvision", "torchreid
                 "nbconvert"]
 STATIC = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".gif")
 TABLE = (".csv", ".md", ".tex", ".parquet", ".json")
+VIDEO = (".mp4", ".webm")
 _NOTEBOOK = re.compile(r"^\d\d_[A-Za-z0-9_-]+$")
 _EXTERNAL = re.compile(r"""<(?:script|link|img|iframe|source|video)\b[^>]*?\b(?:src|href)\s*=\s*["']"""
                        r"""((?:https?:)?//[^"']+)["']""", re.IGNORECASE)
@@ -114,6 +115,10 @@ def _files(stage_dir: Path, root: Path):
     figures, tables, other = [], [], []
     for (_, stem), paths in by_stem.items():
         exts = {p.suffix.lower(): p for p in paths}
+        if len(paths) == 1 and paths[0].suffix.lower() in VIDEO:
+            figures.append({"name": stem, "thumb": None, "video": paths[0].relative_to(root).as_posix(),
+                            "alternates": [{"href": paths[0].relative_to(root).as_posix(), "label": "MP4"}]})
+            continue
         alts = [{"href": p.relative_to(root).as_posix(), "label": p.suffix.lstrip(".").upper()
                  if p.suffix != ".html" else "interactive"} for p in paths]
         if any(e in TABLE for e in exts) and not any(e in STATIC for e in exts):
