@@ -271,3 +271,29 @@ def test_face_from_pose_when_detector_missed(frame):
     assert not without.any()
     head = _pose(PERSON)[0, :2].astype(int)
     assert with_pose[head[1], head[0]] and with_pose.sum() < 0.2 * with_pose.size
+
+
+def test_avatar_mannequin_keeps_the_pose(frame, weights_dir):
+    """The avatar of a real frame is found again by MediaPipe Pose in the person's box, with the
+    original's keypoints (OKS vs the pose of the original frame), and looks the same for anyone."""
+    from vidanon import detect
+    from vidanon.metrics import pose as P
+
+    pose = detect.get_pose()
+    box = np.array([PERSON])
+    ref = np.asarray(pose(frame, box), float)
+    assert np.isfinite(ref[0, :, :2]).all(), "no pose on the original frame"
+    scene = make_scene(frame.shape)
+    scene.keypoints = pd.DataFrame([(t, 1, j, *ref[0, j]) for t in range(3) for j in range(33)],
+                                   columns=["frame", "track_id", "joint", "x", "y", "visibility"])
+    anon = anonymize.get("avatar")
+    out = anon.apply(frame, 1, scene)
+    assert np.array_equal(out, anon.apply(frame, 1, scene)), "not deterministic"
+    got = np.asarray(pose(out, box), float)
+    detect.close(pose)
+    oks = float(P.oks(ref, got, P.box_area(box))[0])
+    assert oks > 0.5, f"MediaPipe Pose lost the avatar's pose (OKS {oks:.2f})"
+    # a body-sized figure, not a stick figure
+    fig = anon._figure(1, scene, frame.shape)[1] > 0.99
+    assert fig.sum() > 0.1 * (PERSON[2] - PERSON[0]) * (PERSON[3] - PERSON[1])
+    assert anonymize.resolved_options("avatar", {})["_version"] == anon.VERSION

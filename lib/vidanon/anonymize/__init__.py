@@ -76,9 +76,11 @@ def _defaults(cls) -> dict[str, Any]:
 
 def resolved_options(method: str, options: dict[str, Any]) -> dict[str, Any]:
     """Every option of a method with its value (defaults filled in): what its output depends on,
-    so that a changed default also invalidates run_stage's cache."""
+    so that a changed default also invalidates run_stage's cache; a class's ``VERSION`` (bumped when
+    its drawing changes without a new option) is recorded too."""
     cls, fixed = _class_of(_check(method))
-    return {**_defaults(cls), **fixed, **options}
+    version = {"_version": cls.VERSION} if hasattr(cls, "VERSION") else {}
+    return {**_defaults(cls), **fixed, **options, **version}
 
 
 def _check(method: str) -> str:

@@ -1,5 +1,7 @@
-"""Pose-conditioned avatar: each person is removed and replaced by the same neutral articulated
-figure drawn from their smoothed keypoints, so pose and action stay visible and appearance does not.
+"""Pose-conditioned avatar: each person is removed and replaced by the same neutral mannequin
+(tapered capsule limbs, torso, neck, elliptic head with a schematic generic face, one skin tone with
+simple shading) drawn from their smoothed keypoints, so pose and action stay visible (MediaPipe Pose
+finds the mannequin's pose again) and appearance does not (every person looks the same).
 
 The person is removed by filling their region with background: a temporal median of the clip
 (person pixels excluded) where the camera is static, inpainting (OpenCV Telea) otherwise or where
@@ -21,19 +23,21 @@ from vidanon.smoothing import smooth_keypoints
 
 log = logging.getLogger(__name__)
 
-# MediaPipe Pose joints: 0 nose, 7/8 ears, 11/12 shoulders, 13/14 elbows, 15/16 wrists,
-# 19/20 index fingers, 23/24 hips, 25/26 knees, 27/28 ankles, 31/32 foot tips
-LIMBS = [(11, 13), (13, 15), (15, 19), (12, 14), (14, 16), (16, 20),
-         (23, 25), (25, 27), (27, 31), (24, 26), (26, 28), (28, 32)]
-TORSO = [11, 12, 24, 23]
-HEAD = [0, 7, 8]
+# MediaPipe Pose joints: 0 nose, 2/5 eyes, 7/8 ears, 9/10 mouth, 11/12 shoulders, 13/14 elbows,
+# 15/16 wrists, 17/19/21 + 18/20/22 fingers, 23/24 hips, 25/26 knees, 27/28 ankles, 31/32 foot tips
+# Body parts of the mannequin as (joint a, joint b, radius at a, radius at b), radii in units of
+# the figure's scale u (about the shoulder width). Left (odd MediaPipe indices) and right side.
+ARM = [(11, 13, 0.13, 0.10), (13, 15, 0.10, 0.07)]
+LEG = [(23, 25, 0.19, 0.13), (25, 27, 0.13, 0.08)]
+SKIN = (215, 175, 145)  # one neutral skin tone for everyone: pose detectors need skin-like parts
+FAR_SHADE, EDGE_SHADE = 0.78, 0.62  # far-side limbs and part outlines are darker
 
 
 class Avatar:
-    """Neutral articulated figure over a removed person.
+    """Neutral mannequin over a removed person.
 
     Options: ``dilation`` (px grown around person masks), ``feather`` (px of soft edge),
-    ``color`` (RGB of the figure), ``min_visibility`` (joints below it are not drawn),
+    ``color`` (RGB base tone of the mannequin), ``min_visibility`` (joints below it are not drawn),
     ``min_cutoff``/``beta`` (One-Euro smoothing), ``static_threshold`` (mean absolute grey-level
     difference of the background between frames under which the camera counts as static),
     ``median_frames`` (frames sampled for the background), ``hold`` (frames a track's last pose is
@@ -41,9 +45,10 @@ class Avatar:
     """
 
     name = "avatar"
+    VERSION = 2  # bump when the drawing changes: run_stage's cache compares it (resolved_options)
 
     def __init__(self, dilation: int = 10, feather: int = 3,
-                 color: tuple[int, int, int] = (70, 130, 200), min_visibility: float = 0.5, min_cutoff: float = 1.0, beta: float = 0.05,
+                 color: tuple[int, int, int] = SKIN, min_visibility: float = 0.5, min_cutoff: float = 1.0, beta: float = 0.05,
                  static_threshold: float = 8.0, median_frames: int = 30, hold: int = 5, region: str = "mask"):
         self.dilation, self.feather = int(dilation), int(feather)
         self.color = tuple(int(c) for c in color)
@@ -111,12 +116,17 @@ class Avatar:
     def _figure(self, t, scene, shape) -> tuple[np.ndarray, np.ndarray]:
         """The figures of frame t: colour layer (H, W, 3) and coverage alpha (H, W) in [0, 1]."""
         layer = np.zeros(shape[:2], np.uint8)
-        for row in scene.persons_at(t).itertuples(index=False):
+        colour = np.zeros((*shape[:2], 3), np.uint8)
+        rows = sorted(scene.persons_at(t).itertuples(index=False), key=lambda r: r.y2)  # nearer (lower) last
+        for row in rows:
             pose = self._pose_at(scene, int(row.track_id), t)
             if pose is not None:
-                draw_figure(layer, pose, row.y2 - row.y1, self.min_visibility, bottom=row.y2)
-        colour = np.empty((*shape[:2], 3), np.uint8)
-        colour[:] = self.color
+                draw_figure(colour, layer, pose, row.y2 - row.y1, self.min_visibility, bottom=row.y2,
+                            colour=self.color)
+        if layer.any():  # soft rim darkening: the parts read as rounded
+            sigma = max(1.0, 0.01 * max(shape[:2]))
+            depth = cv2.GaussianBlur(layer, (0, 0), sigma).astype(np.float32) / 255.0
+            colour = (colour * (0.6 + 0.4 * depth[..., None])).astype(np.uint8)
         return colour, layer.astype(np.float32) / 255.0
 
     def regions(self, t: int, scene, shape) -> np.ndarray:
@@ -164,39 +174,148 @@ def estimate_background(frames: list[np.ndarray], person_masks: list[np.ndarray]
     return bg, static
 
 
-def draw_figure(layer: np.ndarray, pose: np.ndarray, height: float, min_visibility: float = 0.5,
-                bottom: float | None = None) -> None:
-    """Draw one neutral figure (capsule limbs, filled torso, round head) into a uint8 coverage
-    ``layer`` (255 = figure) from ``pose`` (33, 3) = x, y (pixels), visibility; ``height`` (pixels,
-    the person box height) sets the limb thickness. ``bottom`` (pixel row, the box's lower edge)
-    closes the torso of a person whose hips are out of view (upper-body shots)."""
+def _side(j: int, right: bool) -> int:
+    return j + 1 if right else j  # MediaPipe's right joints follow the left ones (11/12, 13/14, ...)
+
+
+def figure_scale(xy: np.ndarray, vis: np.ndarray, height: float) -> float:
+    """The figure's unit u in pixels (about the shoulder width) from the keypoints: the larger of
+    the shoulder span, 0.8 x the torso length and 0.12 x the person box ``height``, so that side
+    views (small span) and upper-body shots (no hips) still get a body of plausible thickness."""
+    u = 0.12 * height
+    if vis[11] and vis[12]:
+        u = max(u, float(np.linalg.norm(xy[11] - xy[12])))
+        if vis[23] and vis[24]:
+            u = max(u, 0.8 * float(np.linalg.norm(xy[[11, 12]].mean(0) - xy[[23, 24]].mean(0))))
+    return max(u, 4.0)
+
+
+def draw_figure(canvas: np.ndarray, alpha: np.ndarray, pose: np.ndarray, height: float,
+                min_visibility: float = 0.5, bottom: float | None = None,
+                colour: tuple[int, int, int] = SKIN) -> None:
+    """Draw one neutral mannequin into ``canvas`` (H, W, 3 uint8 RGB) and its coverage into
+    ``alpha`` (H, W uint8, 255 = figure) from ``pose`` (33, 3) = x, y (pixels), visibility.
+
+    Tapered capsule limbs, a torso polygon from shoulders and hips, neck, an elliptic head with a
+    schematic generic face (eyes, mouth: pose detectors look for a face; no identity), hands and
+    feet. Joints below ``min_visibility`` are not drawn. Thickness scales with the person (see
+    :func:`figure_scale`; ``height`` = person box height in pixels). ``bottom`` (pixel row, the box's
+    lower edge) closes the torso of a person whose hips are out of view (upper-body shots). The side
+    with the lower mean visibility is taken as the far side: drawn first and darker.
+    """
     vis = pose[:, 2] >= min_visibility
     xy = pose[:, :2].astype(np.float64)
+    u = figure_scale(xy, vis, height)
+    base = np.array(colour, np.float64)
+    edge = max(1.0, 0.03 * u)
 
-    def p(v) -> tuple[int, int]:  # 4 fractional bits: smooth sub-pixel motion
-        return tuple(int(c) for c in np.round(np.asarray(v) * 16))
+    def p(v) -> np.ndarray:  # 4 fractional bits: smooth sub-pixel motion
+        return np.round(np.asarray(v, np.float64) * 16).astype(np.int32)
 
-    th = max(int(height / 14), 2)
-    kw = dict(color=255, lineType=cv2.LINE_AA, shift=4)
-    shoulders = vis[11] and vis[12]
-    if vis[TORSO].all():
-        cv2.fillConvexPoly(layer, np.array([p(xy[j]) for j in TORSO]).reshape(-1, 1, 2), **kw)
-    elif shoulders and bottom is not None:
-        low = [(xy[12][0], bottom), (xy[11][0], bottom)]
-        cv2.fillConvexPoly(layer, np.array([p(xy[11]), p(xy[12]), p(low[0]), p(low[1])]).reshape(-1, 1, 2), **kw)
-    for a, b in LIMBS:
-        if vis[a] and vis[b]:
-            cv2.line(layer, p(xy[a]), p(xy[b]), thickness=th, **kw)
-    head = [j for j in HEAD if vis[j]]
-    r = max(height / 14, 3.0)
-    centre = None
+    def col(f: float) -> tuple[int, ...]:
+        return tuple(int(c) for c in np.clip(base * f, 0, 255))
+
+    def capsule(a, b, ra, rb, shade):
+        """A tapered capsule from a (radius ra) to b (radius rb), outlined."""
+        for grow_, f in ((edge, shade * EDGE_SHADE), (0.0, shade)):
+            _capsule(canvas, alpha, a, b, ra + grow_, rb + grow_, col(f), p)
+
+    def poly(pts, shade):
+        pts = p(np.asarray(pts)).reshape(-1, 1, 2)
+        cv2.polylines(canvas, [pts], True, col(shade * EDGE_SHADE), max(1, int(2 * edge)), cv2.LINE_AA, 4)
+        cv2.polylines(alpha, [pts], True, 255, max(1, int(2 * edge)), cv2.LINE_AA, 4)
+        cv2.fillPoly(canvas, [pts], col(shade), cv2.LINE_AA, 4)
+        cv2.fillPoly(alpha, [pts], 255, cv2.LINE_AA, 4)
+
+    sides = [False, True]  # left, right
+    side_vis = [pose[[_side(j, r) for j in (11, 13, 15, 23, 25, 27)], 2].mean() for r in sides]
+    far, near = (True, False) if side_vis[1] < side_vis[0] else (False, True)
+
+    def limbs(right: bool, shade: float, which):
+        for chain in which:
+            for a, b, ra, rb in chain:
+                a, b = _side(a, right), _side(b, right)
+                if vis[a] and vis[b]:
+                    capsule(xy[a], xy[b], ra * u, rb * u, shade)
+            a, b = _side(chain[-1][1], right), _side(chain[-1][0], right)
+            tip = {15: (17, 19, 21), 27: (31,)}[chain[-1][1]]
+            tips = [_side(j, right) for j in tip if vis[_side(j, right)]]
+            if vis[a] and vis[b] and tips:  # hand / foot: towards the finger or toe keypoints
+                end = xy[tips].mean(0)
+                if chain is ARM:
+                    end = xy[a] + (end - xy[a]) * 1.3
+                    capsule(xy[a], end, 0.075 * u, 0.06 * u, shade)
+                else:
+                    capsule(xy[a], end, 0.08 * u, 0.06 * u, shade)
+
+    # far side first, darker
+    limbs(far, FAR_SHADE, [LEG])
+    limbs(far, FAR_SHADE, [ARM])
+    limbs(near, 1.0, [LEG])
+
+    shoulders = bool(vis[11] and vis[12])
+    neck_base = xy[[11, 12]].mean(0) if shoulders else None
+    # head: centred on the ears / eyes / nose, rotated with the eye line
+    head = [j for j in (7, 8, 2, 5, 0) if vis[j]]
+    centre, angle, a_ax = None, 0.0, 0.3 * u
     if head:
-        centre = xy[head].mean(axis=0)
+        centre = xy[[j for j in head if j in (7, 8)] or head].mean(0)
+        if vis[7] and vis[8]:
+            a_ax = max(a_ax, 0.6 * float(np.linalg.norm(xy[7] - xy[8])))
+        if shoulders and vis[0]:  # nose to shoulder line is about one head height
+            a_ax = max(a_ax, 0.38 * float(np.linalg.norm(xy[0] - neck_base)))
+        if vis[2] and vis[5]:
+            d = xy[2] - xy[5]
+            angle = float(np.degrees(np.arctan2(d[1], d[0])))
+            if abs(angle) > 90:
+                angle -= 180 * np.sign(angle)
     elif shoulders:  # head turned away or hidden: above the shoulders' midpoint
-        span = float(np.linalg.norm(xy[11] - xy[12]))
-        centre = xy[[11, 12]].mean(axis=0) - np.array([0.0, 0.7 * span])
-        r = max(r, 0.3 * span)
+        centre = neck_base - np.array([0.0, 0.65 * u])
+    if shoulders:
+        s = xy[12] - xy[11]
+        out = s / (np.linalg.norm(s) + 1e-9) * 0.12 * u
+        top = [xy[11] - out, xy[12] + out]
+        if vis[23] and vis[24]:
+            h = xy[24] - xy[23]
+            hout = h / (np.linalg.norm(h) + 1e-9) * 0.1 * u
+            low = [xy[24] + hout, xy[23] - hout]
+            poly([top[0], top[1], low[0], low[1]], 0.95)
+        elif bottom is not None:
+            low = [(top[1][0], bottom + u), (top[0][0], bottom + u)]
+            poly([top[0], top[1], low[0], low[1]], 0.95)
+            for j in (11, 12):  # rounded shoulders where the arms are not seen
+                if not vis[j + 2]:
+                    capsule(xy[j], xy[j] + np.array([0.0, 0.5 * u]), 0.14 * u, 0.14 * u, 0.95)
+        if centre is not None:  # the neck joins head and shoulders
+            capsule(neck_base, neck_base + (centre - neck_base) * 0.8, 0.17 * u, 0.15 * u, 0.9)
+    limbs(near, 1.0, [ARM])
     if centre is not None:
-        if shoulders:  # the neck joins head and shoulders
-            cv2.line(layer, p(centre), p(xy[[11, 12]].mean(axis=0)), thickness=th, **kw)
-        cv2.circle(layer, p(centre), int(r * 16), thickness=-1, **kw)
+        b_ax = 1.3 * a_ax
+        axes = p((a_ax + edge, b_ax + edge))
+        cv2.ellipse(canvas, tuple(p(centre)), tuple(axes), angle, 0, 360, col(EDGE_SHADE), -1, cv2.LINE_AA, 4)
+        cv2.ellipse(alpha, tuple(p(centre)), tuple(axes), angle, 0, 360, 255, -1, cv2.LINE_AA, 4)
+        cv2.ellipse(canvas, tuple(p(centre)), tuple(p((a_ax, b_ax))), angle, 0, 360, col(1.05), -1,
+                    cv2.LINE_AA, 4)
+        # schematic generic face where the eyes are seen: dark dots and a mouth line
+        feature = col(0.45)
+        r_eye = max(1.0, 0.035 * u)
+        for j in (2, 5):
+            if vis[0] and np.isfinite(xy[j]).all():
+                cv2.circle(canvas, tuple(p(xy[j])), int(r_eye * 16), feature, -1, cv2.LINE_AA, 4)
+        if vis[0]:  # nose
+            cv2.circle(canvas, tuple(p(xy[0])), int(0.6 * r_eye * 16), col(0.75), -1, cv2.LINE_AA, 4)
+        if vis[0] and np.isfinite(xy[[9, 10]]).all():
+            cv2.line(canvas, tuple(p(xy[9])), tuple(p(xy[10])), feature, max(1, int(0.6 * r_eye)),
+                     cv2.LINE_AA, 4)
+
+
+def _capsule(canvas, alpha, a, b, ra, rb, colour, p) -> None:
+    """Filled tapered capsule (convex hull of two discs) on ``canvas`` and ``alpha``."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    d = b - a
+    n = np.array([-d[1], d[0]]) / (np.linalg.norm(d) + 1e-9)
+    quad = p(np.array([a + n * ra, b + n * rb, b - n * rb, a - n * ra])).reshape(-1, 1, 2)
+    for img, c in ((canvas, colour), (alpha, 255)):
+        cv2.fillConvexPoly(img, quad, c, cv2.LINE_AA, 4)
+        cv2.circle(img, tuple(p(a)), int(ra * 16), c, -1, cv2.LINE_AA, 4)
+        cv2.circle(img, tuple(p(b)), int(rb * 16), c, -1, cv2.LINE_AA, 4)
