@@ -1,7 +1,8 @@
 """Pose-conditioned avatar: each person is removed and replaced by the same neutral mannequin
-(tapered capsule limbs, torso, neck, elliptic head with a schematic generic face, one skin tone with
-simple shading) drawn from their smoothed keypoints, so pose and action stay visible (MediaPipe Pose
-finds the mannequin's pose again) and appearance does not (every person looks the same).
+(tapered capsule limbs, torso, neck, elliptic head with a schematic generic face, one skin tone and
+plain clothes, simple shading) drawn from their smoothed keypoints, so pose and action stay
+visible (MediaPipe Pose finds the mannequin's pose again) and appearance does not (every person
+looks the same).
 
 The person is removed by filling their region with background: a temporal median of the clip
 (person pixels excluded) where the camera is static, inpainting (OpenCV Telea) otherwise or where
@@ -29,15 +30,20 @@ log = logging.getLogger(__name__)
 # the figure's scale u (about the shoulder width). Left (odd MediaPipe indices) and right side.
 ARM = [(11, 13, 0.13, 0.10), (13, 15, 0.10, 0.07)]
 LEG = [(23, 25, 0.19, 0.13), (25, 27, 0.13, 0.08)]
+CLOTH = (70, 80, 100)  # plain grey-blue shirt; trousers and shoes are darker
+RIM, RIM_SIGMA = 0.6, 0.01  # rim darkening (fraction) and its width (fraction of the frame size)
+HAIR = (70, 58, 50)
 SKIN = (215, 175, 145)  # one neutral skin tone for everyone: pose detectors need skin-like parts
-FAR_SHADE, EDGE_SHADE = 0.78, 0.62  # far-side limbs and part outlines are darker
+# far-side limbs are darker; part outlines (1 = none: dark cartoon outlines made YOLOv5 miss the figure)
+FAR_SHADE, EDGE_SHADE = 0.78, 1.0
 
 
 class Avatar:
     """Neutral mannequin over a removed person.
 
     Options: ``dilation`` (px grown around person masks), ``feather`` (px of soft edge),
-    ``color`` (RGB base tone of the mannequin), ``min_visibility`` (joints below it are not drawn),
+    ``color`` (RGB skin tone of the mannequin), ``cloth_color`` (RGB of its plain shirt; trousers and
+    shoes are darker), ``min_visibility`` (joints below it are not drawn),
     ``min_cutoff``/``beta`` (One-Euro smoothing), ``static_threshold`` (mean absolute grey-level
     difference of the background between frames under which the camera counts as static),
     ``median_frames`` (frames sampled for the background), ``hold`` (frames a track's last pose is
@@ -48,10 +54,12 @@ class Avatar:
     VERSION = 2  # bump when the drawing changes: run_stage's cache compares it (resolved_options)
 
     def __init__(self, dilation: int = 10, feather: int = 3,
-                 color: tuple[int, int, int] = SKIN, min_visibility: float = 0.5, min_cutoff: float = 1.0, beta: float = 0.05,
+                 color: tuple[int, int, int] = SKIN, cloth_color: tuple[int, int, int] = CLOTH,
+                 min_visibility: float = 0.5, min_cutoff: float = 1.0, beta: float = 0.05,
                  static_threshold: float = 8.0, median_frames: int = 30, hold: int = 5, region: str = "mask"):
         self.dilation, self.feather = int(dilation), int(feather)
         self.color = tuple(int(c) for c in color)
+        self.cloth_color = tuple(int(c) for c in cloth_color)
         self.min_visibility, self.min_cutoff, self.beta = float(min_visibility), float(min_cutoff), float(beta)
         self.static_threshold, self.median_frames, self.hold = float(static_threshold), int(median_frames), int(hold)
         if region not in ("mask", "box"):
@@ -122,11 +130,12 @@ class Avatar:
             pose = self._pose_at(scene, int(row.track_id), t)
             if pose is not None:
                 draw_figure(colour, layer, pose, row.y2 - row.y1, self.min_visibility, bottom=row.y2,
-                            colour=self.color)
+                            width=row.x2 - row.x1,
+                            colour=self.color, cloth=self.cloth_color)
         if layer.any():  # soft rim darkening: the parts read as rounded
-            sigma = max(1.0, 0.01 * max(shape[:2]))
+            sigma = max(1.0, RIM_SIGMA * max(shape[:2]))
             depth = cv2.GaussianBlur(layer, (0, 0), sigma).astype(np.float32) / 255.0
-            colour = (colour * (0.6 + 0.4 * depth[..., None])).astype(np.uint8)
+            colour = (colour * (1 - RIM + RIM * depth[..., None])).astype(np.uint8)
         return colour, layer.astype(np.float32) / 255.0
 
     def regions(self, t: int, scene, shape) -> np.ndarray:
@@ -178,11 +187,14 @@ def _side(j: int, right: bool) -> int:
     return j + 1 if right else j  # MediaPipe's right joints follow the left ones (11/12, 13/14, ...)
 
 
-def figure_scale(xy: np.ndarray, vis: np.ndarray, height: float) -> float:
-    """The figure's unit u in pixels (about the shoulder width) from the keypoints: the larger of
-    the shoulder span, 0.8 x the torso length and 0.12 x the person box ``height``, so that side
-    views (small span) and upper-body shots (no hips) still get a body of plausible thickness."""
+def figure_scale(xy: np.ndarray, vis: np.ndarray, height: float, width: float | None = None) -> float:
+    """The figure's unit u in pixels (about the shoulder width) from the keypoints: the largest of
+    the shoulder span, 0.8 x the torso length, 0.12 x the person box ``height`` and
+    0.4 x min(box ``width``, 0.6 x ``height``), so that side views (small span), upper-body shots
+    (no hips) and people cut by the frame's edge still get a body of plausible thickness."""
     u = 0.12 * height
+    if width is not None:
+        u = max(u, 0.4 * min(width, 0.6 * height))
     if vis[11] and vis[12]:
         u = max(u, float(np.linalg.norm(xy[11] - xy[12])))
         if vis[23] and vis[24]:
@@ -191,52 +203,65 @@ def figure_scale(xy: np.ndarray, vis: np.ndarray, height: float) -> float:
 
 
 def draw_figure(canvas: np.ndarray, alpha: np.ndarray, pose: np.ndarray, height: float,
-                min_visibility: float = 0.5, bottom: float | None = None,
-                colour: tuple[int, int, int] = SKIN) -> None:
+                min_visibility: float = 0.5, bottom: float | None = None, width: float | None = None,
+                colour: tuple[int, int, int] = SKIN, cloth: tuple[int, int, int] = CLOTH,
+                hair: tuple[int, int, int] | None = HAIR) -> None:
     """Draw one neutral mannequin into ``canvas`` (H, W, 3 uint8 RGB) and its coverage into
     ``alpha`` (H, W uint8, 255 = figure) from ``pose`` (33, 3) = x, y (pixels), visibility.
 
     Tapered capsule limbs, a torso polygon from shoulders and hips, neck, an elliptic head with a
-    schematic generic face (eyes, mouth: pose detectors look for a face; no identity), hands and
-    feet. Joints below ``min_visibility`` are not drawn. Thickness scales with the person (see
-    :func:`figure_scale`; ``height`` = person box height in pixels). ``bottom`` (pixel row, the box's
-    lower edge) closes the torso of a person whose hips are out of view (upper-body shots). The side
-    with the lower mean visibility is taken as the far side: drawn first and darker.
+    cap of ``hair`` and a schematic generic face (eyes, nose, mouth dots: MediaPipe's person detector
+    looks for a face; no identity; only hair for a person seen from behind), hands and feet, in one
+    ``colour`` of skin and plain clothes (``cloth`` shirt, darker trousers and shoes). Joints below
+    ``min_visibility`` are not drawn. Thickness scales with the person (see
+    :func:`figure_scale`; ``height``, ``width`` = person box size in pixels). ``bottom`` (pixel row,
+    the box's lower edge) closes the torso of a person whose hips are out of view (upper-body shots)
+    and marks limbs that leave the frame (drawn hanging down out of view). The side with the lower
+    mean visibility is taken as the far side: drawn first and darker.
     """
     vis = pose[:, 2] >= min_visibility
     xy = pose[:, :2].astype(np.float64)
-    u = figure_scale(xy, vis, height)
+    u = figure_scale(xy, vis, height, width)
     base = np.array(colour, np.float64)
     edge = max(1.0, 0.03 * u)
 
     def p(v) -> np.ndarray:  # 4 fractional bits: smooth sub-pixel motion
         return np.round(np.asarray(v, np.float64) * 16).astype(np.int32)
 
-    def col(f: float) -> tuple[int, ...]:
-        return tuple(int(c) for c in np.clip(base * f, 0, 255))
+    skin, shirt, pants = base, np.array(cloth, np.float64), np.array(cloth, np.float64) * 0.75
 
-    def capsule(a, b, ra, rb, shade):
+    def col(f: float, tone=None) -> tuple[int, ...]:
+        return tuple(int(c) for c in np.clip((skin if tone is None else tone) * f, 0, 255))
+
+    def capsule(a, b, ra, rb, shade, tone=None):
         """A tapered capsule from a (radius ra) to b (radius rb), outlined."""
         for grow_, f in ((edge, shade * EDGE_SHADE), (0.0, shade)):
-            _capsule(canvas, alpha, a, b, ra + grow_, rb + grow_, col(f), p)
+            _capsule(canvas, alpha, a, b, ra + grow_, rb + grow_, col(f, tone), p)
 
-    def poly(pts, shade):
+    def poly(pts, shade, tone=None):
         pts = p(np.asarray(pts)).reshape(-1, 1, 2)
-        cv2.polylines(canvas, [pts], True, col(shade * EDGE_SHADE), max(1, int(2 * edge)), cv2.LINE_AA, 4)
-        cv2.polylines(alpha, [pts], True, 255, max(1, int(2 * edge)), cv2.LINE_AA, 4)
-        cv2.fillPoly(canvas, [pts], col(shade), cv2.LINE_AA, 4)
+        width_ = max(1, int(2 * edge))
+        cv2.polylines(canvas, [pts], True, col(shade * EDGE_SHADE, tone), width_, cv2.LINE_AA, 4)
+        cv2.polylines(alpha, [pts], True, 255, width_, cv2.LINE_AA, 4)
+        cv2.fillPoly(canvas, [pts], col(shade, tone), cv2.LINE_AA, 4)
         cv2.fillPoly(alpha, [pts], 255, cv2.LINE_AA, 4)
 
+    shoe = np.array(cloth, np.float64) * 0.45
+    hair_c = None if hair is None else np.array(hair, np.float64)
     sides = [False, True]  # left, right
     side_vis = [pose[[_side(j, r) for j in (11, 13, 15, 23, 25, 27)], 2].mean() for r in sides]
     far, near = (True, False) if side_vis[1] < side_vis[0] else (False, True)
 
     def limbs(right: bool, shade: float, which):
         for chain in which:
-            for a, b, ra, rb in chain:
+            tones = [shirt, None] if chain is ARM else [pants, pants]
+            for (a, b, ra, rb), tone in zip(chain, tones):
                 a, b = _side(a, right), _side(b, right)
                 if vis[a] and vis[b]:
-                    capsule(xy[a], xy[b], ra * u, rb * u, shade)
+                    capsule(xy[a], xy[b], ra * u, rb * u, shade, tone)
+                elif vis[a] and bottom is not None and xy[a][1] + 0.9 * u > bottom:
+                    # the limb leaves the frame: hang it straight down out of view
+                    capsule(xy[a], xy[a] + np.array([0.0, 1.2 * u]), ra * u, rb * u, shade, tone)
             a, b = _side(chain[-1][1], right), _side(chain[-1][0], right)
             tip = {15: (17, 19, 21), 27: (31,)}[chain[-1][1]]
             tips = [_side(j, right) for j in tip if vis[_side(j, right)]]
@@ -246,7 +271,7 @@ def draw_figure(canvas: np.ndarray, alpha: np.ndarray, pose: np.ndarray, height:
                     end = xy[a] + (end - xy[a]) * 1.3
                     capsule(xy[a], end, 0.075 * u, 0.06 * u, shade)
                 else:
-                    capsule(xy[a], end, 0.08 * u, 0.06 * u, shade)
+                    capsule(xy[a], end, 0.08 * u, 0.06 * u, shade, shoe)
 
     # far side first, darker
     limbs(far, FAR_SHADE, [LEG])
@@ -274,27 +299,37 @@ def draw_figure(canvas: np.ndarray, alpha: np.ndarray, pose: np.ndarray, height:
     if shoulders:
         s = xy[12] - xy[11]
         out = s / (np.linalg.norm(s) + 1e-9) * 0.12 * u
-        top = [xy[11] - out, xy[12] + out]
+        top = [xy[11] - out, xy[11] * 0.6 + xy[12] * 0.4, xy[11] * 0.4 + xy[12] * 0.6, xy[12] + out]
+        lift = np.array([out[1], -out[0]]) * (2.5 if out[0] >= 0 else -2.5)  # towards the head
+        top[1], top[2] = top[1] + lift, top[2] + lift  # the trapezius slopes up to the neck
         if vis[23] and vis[24]:
             h = xy[24] - xy[23]
             hout = h / (np.linalg.norm(h) + 1e-9) * 0.1 * u
-            low = [xy[24] + hout, xy[23] - hout]
-            poly([top[0], top[1], low[0], low[1]], 0.95)
+            poly(top + [xy[24] + hout, xy[23] - hout], 0.95, shirt)
         elif bottom is not None:
-            low = [(top[1][0], bottom + u), (top[0][0], bottom + u)]
-            poly([top[0], top[1], low[0], low[1]], 0.95)
-            for j in (11, 12):  # rounded shoulders where the arms are not seen
-                if not vis[j + 2]:
-                    capsule(xy[j], xy[j] + np.array([0.0, 0.5 * u]), 0.14 * u, 0.14 * u, 0.95)
+            poly(top + [(top[3][0], bottom + u), (top[0][0], bottom + u)], 0.95, shirt)
         if centre is not None:  # the neck joins head and shoulders
-            capsule(neck_base, neck_base + (centre - neck_base) * 0.8, 0.17 * u, 0.15 * u, 0.9)
+            capsule(neck_base, neck_base + (centre - neck_base) * 0.8, 0.21 * u, 0.19 * u, 0.9)
     limbs(near, 1.0, [ARM])
     if centre is not None:
         b_ax = 1.3 * a_ax
         axes = p((a_ax + edge, b_ax + edge))
+        up = np.array([np.sin(np.radians(angle)), -np.cos(np.radians(angle))])
         cv2.ellipse(canvas, tuple(p(centre)), tuple(axes), angle, 0, 360, col(EDGE_SHADE), -1, cv2.LINE_AA, 4)
         cv2.ellipse(alpha, tuple(p(centre)), tuple(axes), angle, 0, 360, 255, -1, cv2.LINE_AA, 4)
-        cv2.ellipse(canvas, tuple(p(centre)), tuple(p((a_ax, b_ax))), angle, 0, 360, col(1.05), -1,
+        # seen from behind (the person's left shoulder on the image's left): hair, no face
+        back = shoulders and xy[11][0] < xy[12][0] - 0.2 * u
+        if hair is not None and back:
+            cv2.ellipse(canvas, tuple(p(centre)), tuple(p((a_ax, b_ax))), angle, 0, 360, col(1.0, hair_c), -1,
+                        cv2.LINE_AA, 4)
+            return
+        if hair is not None:  # a short generic cap of hair: the head-and-shoulders outline of a person
+            cv2.ellipse(canvas, tuple(p(centre)), tuple(p((a_ax, b_ax))), angle, 0, 360, col(1.0, hair_c), -1,
+                        cv2.LINE_AA, 4)
+            face_c, face_ax = centre - up * 0.1 * b_ax, (0.92 * a_ax, 0.9 * b_ax)
+        else:
+            face_c, face_ax = centre, (a_ax, b_ax)
+        cv2.ellipse(canvas, tuple(p(face_c)), tuple(p(face_ax)), angle, 0, 360, col(1.05), -1,
                     cv2.LINE_AA, 4)
         # schematic generic face where the eyes are seen: dark dots and a mouth line
         feature = col(0.45)
