@@ -282,13 +282,13 @@ def draw_figure(canvas: np.ndarray, alpha: np.ndarray, pose: np.ndarray, height:
     neck_base = xy[[11, 12]].mean(0) if shoulders else None
     # head: centred on the ears / eyes / nose, rotated with the eye line
     head = [j for j in (7, 8, 2, 5, 0) if vis[j]]
-    centre, angle, a_ax = None, 0.0, 0.3 * u
+    centre, angle, a_ax = None, 0.0, 0.22 * u
     if head:
         centre = xy[[j for j in head if j in (7, 8)] or head].mean(0)
         if vis[7] and vis[8]:
             a_ax = max(a_ax, 0.6 * float(np.linalg.norm(xy[7] - xy[8])))
         if shoulders and vis[0]:  # nose to shoulder line is about one head height
-            a_ax = max(a_ax, 0.38 * float(np.linalg.norm(xy[0] - neck_base)))
+            a_ax = max(a_ax, 0.32 * float(np.linalg.norm(xy[0] - neck_base)))
         if vis[2] and vis[5]:
             d = xy[2] - xy[5]
             angle = float(np.degrees(np.arctan2(d[1], d[0])))
@@ -299,7 +299,7 @@ def draw_figure(canvas: np.ndarray, alpha: np.ndarray, pose: np.ndarray, height:
     if shoulders:
         s = xy[12] - xy[11]
         out = s / (np.linalg.norm(s) + 1e-9) * 0.12 * u
-        top = [xy[11] - out, xy[11] * 0.6 + xy[12] * 0.4, xy[11] * 0.4 + xy[12] * 0.6, xy[12] + out]
+        top = [xy[11] - out, xy[11] * 0.75 + xy[12] * 0.25, xy[11] * 0.25 + xy[12] * 0.75, xy[12] + out]
         lift = np.array([out[1], -out[0]]) * (2.5 if out[0] >= 0 else -2.5)  # towards the head
         top[1], top[2] = top[1] + lift, top[2] + lift  # the trapezius slopes up to the neck
         if vis[23] and vis[24]:
@@ -309,7 +309,7 @@ def draw_figure(canvas: np.ndarray, alpha: np.ndarray, pose: np.ndarray, height:
         elif bottom is not None:
             poly(top + [(top[3][0], bottom + u), (top[0][0], bottom + u)], 0.95, shirt)
         if centre is not None:  # the neck joins head and shoulders
-            capsule(neck_base, neck_base + (centre - neck_base) * 0.8, 0.21 * u, 0.19 * u, 0.9)
+            capsule(neck_base, neck_base + (centre - neck_base) * 0.8, 0.16 * u, 0.15 * u, 0.9)
     limbs(near, 1.0, [ARM])
     if centre is not None:
         b_ax = 1.3 * a_ax
