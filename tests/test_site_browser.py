@@ -34,6 +34,11 @@ def _find_chromium() -> str | None:
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
+    return chromium_path()
+
+
+def chromium_path() -> str:
+    """A headless Chromium, installed through scripts/install-browser.sh when missing (else skip)."""
     path = _find_chromium()
     if path is None:
         script = ROOT / "scripts" / "install-browser.sh"
