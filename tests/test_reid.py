@@ -46,6 +46,18 @@ def test_adaptive_attacker_undoes_a_learnable_distortion():
     assert adaptive.mAP > naive.mAP + 0.1
 
 
+def test_strongest_attack_prefers_naive_on_ties_and_names_the_winner():
+    rows = [dict(attacker="naive", direction="anonymized->original", rank1=0.4, mAP=0.3, note=""),
+            dict(attacker="parrot", direction="anonymized->anonymized", rank1=0.4, mAP=0.3, note="p"),
+            dict(attacker="learned", direction="anonymized->original", rank1=np.nan, mAP=np.nan, note="")]
+    best = reid.strongest(rows)
+    assert best["attacker"] == "adaptive" and best["rank1"] == 0.4 and best["note"].endswith(": naive")
+    rows[1]["mAP"] = 0.5
+    best = reid.strongest(rows)
+    assert best["note"] == "strongest of naive/parrot/learned on these queries: parrot; p"
+    assert best["direction"] == "anonymized->original"
+
+
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory, data_dir, weights_dir):
     return head_pose_manifest(tmp_path_factory.mktemp("crops"))
@@ -61,7 +73,12 @@ def test_evaluate_manifest_tables(manifest):
     # two people, each query's clip excluded: chance Rank-1 = share of the true person's crops
     assert ref.chance_rank1.between(0.2, 0.6).all() and (ref.rank1 >= ref.chance_rank1).all()
     osnet = summary[(summary.embedder == "osnet_x0_25_msmt17") & (summary.protocol == "cross-clip")]
-    assert set(osnet.attacker) == {"reference", "naive", "adaptive"}
+    assert set(osnet.attacker) == {"reference", "naive", "parrot", "learned", "adaptive"}
+    for _, rows in osnet[osnet.attacker != "reference"].groupby(["method", "mode"]):
+        best = rows[rows.attacker != "adaptive"].rank1.max()
+        adaptive = rows[rows.attacker == "adaptive"].iloc[0]
+        assert adaptive.rank1 == best >= rows[rows.attacker == "naive"].rank1.iloc[0]
+        assert adaptive.note.startswith("strongest of naive/parrot/learned")
     naive = osnet[osnet.attacker == "naive"].iloc[0]
     assert naive.rank1 >= 0.75 and naive.privacy_level == "poor"  # grey heads barely stop body re-ID
     assert naive.rank1_lo <= naive.rank1 <= naive.rank1_hi
