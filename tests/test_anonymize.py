@@ -159,6 +159,41 @@ def test_carry_over_fills_dropped_detection(data_dir, tmp_path):
     assert untracked["leaked"].iloc[4] >= 1, "without carry-over the dropped frame shows the face"
 
 
+class _FakeClip:
+    """Frames whose first pixel holds the frame index (no video needed)."""
+
+    def __init__(self, n):
+        self.id, self.width, self.height, self.fps, self.n_frames = "fake", 64, 48, 10.0, n
+
+    def frames(self):
+        for t in range(self.n_frames):
+            yield t, np.full((48, 64, 3), t, np.uint8)
+
+
+def test_keyframes_interpolate_stable_faces_and_look_again_when_faces_change():
+    # unit test with a scripted detector (no model): face A moves slowly all along, face B appears
+    # at frame 5, between keyframes 4 and 6
+    from vidanon.anonymize.facescene import face_scene
+
+    seen = []
+
+    def detector(rgb):
+        t = int(rgb[0, 0, 0])
+        seen.append(t)
+        boxes = [[10 + t, 10, 30 + t, 30, 0.9]]
+        if t >= 5:
+            boxes.append([40, 20, 60, 40, 0.8])
+        return np.array(boxes, np.float32)
+
+    scene = face_scene(_FakeClip(9), detector, max_gap=3, detect_every=2, progress=False)
+    assert seen == [0, 2, 4, 6, 5, 8]  # 1 and 3 interpolated; 5 looked at since B appeared at 6; 7 stable
+    f = scene.faces
+    assert set(f[f.frame == 5].source) == {"detected"} and len(f[f.frame == 5]) == 2
+    a3 = f[(f.frame == 3) & (f.x1 < 40)]  # (B is carried back from its first frame: track ends are padded)
+    assert len(a3) == 1 and a3.source.iloc[0] == "interpolated" and a3.x1.iloc[0] == pytest.approx(13)
+    assert len(f[f.frame == 7]) == 2 and set(f[f.frame == 7].source) == {"interpolated"}
+
+
 # --- video out ----------------------------------------------------------------------------------
 
 def _video_with_audio(path, n=12, size=(96, 64), fps=12):

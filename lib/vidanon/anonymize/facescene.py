@@ -20,8 +20,12 @@ def face_scene(clip, detector, max_gap: int = 10, min_iou: float = 0.3, detect_e
     detection is kept; a face is linked to the track whose last box (seen within ``max_gap``
     frames) it overlaps most (IoU >= ``min_iou``), and each track's gaps are filled by
     ``vidanon.track.fill_gaps`` (interpolated inside, carried over at both ends).
-    ``detect_every`` > 1 runs the detector on every n-th frame only and lets the tracks fill the
-    frames between (faster; needs ``max_gap >= detect_every - 1``).
+
+    ``detect_every`` = n > 1: keyframes. The detector runs on every n-th frame (and the last); when
+    two consecutive keyframes see the same faces (one-to-one IoU >= ``min_iou``), the n-1 frames
+    between them are interpolated along the tracks; when a face appears, leaves or jumps, the
+    detector also runs on every frame between them (held in memory: n-1 frames), so a face that
+    enters between keyframes is found on its first frame. Needs ``max_gap >= n - 1``.
     """
     if detect_every < 1 or max_gap < detect_every - 1:
         raise ValueError(f"detect_every must be >= 1 and <= max_gap + 1, got {detect_every} (max_gap {max_gap})")
@@ -30,22 +34,49 @@ def face_scene(clip, detector, max_gap: int = 10, min_iou: float = 0.3, detect_e
     from vidanon.track import fill_gaps
 
     linker = _Linker(max_gap, min_iou)
-    rows, n = [], 0
+    rows, n, held, last_key = [], 0, [], None
     frames = clip.frames()
     if progress:
         frames = tqdm(frames, total=clip.n_frames, desc=f"faces {clip.id}", leave=False)
+
+    def link(t, dets):
+        rows.extend((t, int(tid), *map(float, d), "detected") for d, tid in zip(dets, linker.update(t, dets)))
+
+    def detect(rgb):
+        return np.asarray(detector(rgb), dtype=np.float32).reshape(-1, 5)
+
     for t, rgb in frames:
         n += 1
-        if t % detect_every:
+        if t % detect_every and t != clip.n_frames - 1:
+            held.append((t, rgb))
             continue
-        dets = np.asarray(detector(rgb), dtype=np.float32).reshape(-1, 5)
-        tids = linker.update(t, dets)
-        rows += [(t, int(tid), *map(float, d), "detected") for d, tid in zip(dets, tids)]
+        dets = detect(rgb)
+        if held and (last_key is None or not same_faces(last_key, dets, min_iou)):
+            for th, frame in held:  # the faces changed between keyframes: look at every frame
+                link(th, detect(frame))
+        held = []
+        link(t, dets)
+        last_key = dets
+    for th, frame in held:  # the clip had fewer frames than announced: no closing keyframe
+        link(th, detect(frame))
     df = pd.DataFrame(rows, columns=FACE_COLUMNS) if rows else pd.DataFrame(columns=FACE_COLUMNS)
     df = df.astype({"frame": "int64", "track_id": "int64", "x1": float, "y1": float, "x2": float,
                     "y2": float, "score": float, "source": object})
     faces = fill_gaps(df, max_gap, n)
     return Scene(clip.id, clip.width, clip.height, n, clip.fps, faces=faces)
+
+
+def same_faces(a: np.ndarray, b: np.ndarray, min_iou: float) -> bool:
+    """True when the boxes of ``a`` and ``b`` pair up one-to-one with IoU >= ``min_iou`` (greedy)."""
+    if len(a) != len(b):
+        return False
+    m = iou(a[:, :4], b[:, :4])
+    for _ in range(len(a)):
+        i, j = np.unravel_index(np.argmax(m), m.shape)
+        if m[i, j] < min_iou:
+            return False
+        m[i, :], m[:, j] = -1, -1
+    return True
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -33,8 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--box", action="store_true", help="face regions as boxes instead of ellipses")
     p.add_argument("--max-gap", type=int, default=10,
                    help="frames a missed face/person is carried over or interpolated along its track")
-    p.add_argument("--detect-every", type=int, default=1,
-                   help="face methods: run the face detector on every n-th frame only, the tracks fill the rest")
+    p.add_argument("--detect-every", type=int, default=2,
+                   help="face methods: keyframes every n frames; frames between keyframes that see the same "
+                        "faces are interpolated along the tracks, the others get the detector too (1: every frame)")
     p.add_argument("--dilation", type=int, default=4, help="pixels added around body masks")
     p.add_argument("--feather", type=int, default=3, help="pixels of soft edge around regions")
     p.add_argument("--detector", default="centerface", choices=["centerface", "mediapipe-face"],
