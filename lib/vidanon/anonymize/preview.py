@@ -100,9 +100,12 @@ def speed_table(runs):
 
 def leak_table(leak_df):
     """Leaked frames (a face found by the independent detector inside a person) per method and clip,
-    with totals and the rate over all frames."""
+    with totals, the rate over all frames and (when the check had the originals) ``unchanged``: the
+    leaked frames where the face's pixels were left as they were (a face the method missed)."""
     t = leak_df.pivot_table(index="method", columns="clip", values="leaked_frames", sort=False, aggfunc="sum")
     tot = leak_df.groupby("method", sort=False)[["leaked_frames", "frames"]].sum()
     t["total"] = tot["leaked_frames"]
     t["rate"] = (tot["leaked_frames"] / tot["frames"]).round(3)
+    if "unchanged_frames" in leak_df:
+        t["unchanged"] = leak_df.groupby("method", sort=False)["unchanged_frames"].sum()
     return t
