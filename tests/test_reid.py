@@ -120,3 +120,30 @@ def test_run_stage_writes_tables(tmp_path, manifest):
     for t in ("reid_summary", "reid_per_identity", "reid_ranked"):
         assert (ctx.figures / "tables" / f"{t}.csv").is_file()
     assert not ctx.load_metrics("reid_ranked").query_path.str.startswith("/").any()
+
+
+def test_feature_cache_embeds_only_new_crops(tmp_path):
+    # unit test with a counting stand-in embedder (no model): what matters is which crops it sees
+    import cv2
+
+    class Counting:
+        name = "counting"
+        seen = 0
+
+        def embed(self, crops):
+            Counting.seen += len(crops)
+            return np.stack([c.reshape(-1, 3).mean(axis=0) for c in crops]).astype(np.float32)
+
+    paths = []
+    for i in range(4):
+        paths.append(tmp_path / f"c{i}.png")
+        cv2.imwrite(str(paths[-1]), np.full((8, 4, 3), 40 * i, np.uint8))
+    cache = tmp_path / "features"
+    first = reid.embed_paths(Counting(), paths[:3], cache_dir=cache)
+    assert Counting.seen == 3 and (cache / "counting.npz").is_file()
+    again = reid.embed_paths(Counting(), paths, cache_dir=cache)
+    assert Counting.seen == 4  # only the new crop
+    np.testing.assert_array_equal(again[:3], first)
+    np.testing.assert_array_equal(again, reid.embed_paths(Counting(), paths))
+    (cache / "counting.npz").write_bytes(b"broken")
+    np.testing.assert_array_equal(reid.embed_paths(Counting(), paths, cache_dir=cache), again)

@@ -59,9 +59,39 @@ def read_crops(paths) -> list[np.ndarray]:
     return out
 
 
-def embed_paths(embedder, paths, batch: int = 256) -> np.ndarray:
-    """Features (N, D) of crop files, read and embedded in batches (memory bounded by ``batch``)."""
+def embed_paths(embedder, paths, batch: int = 256, cache_dir: Path | None = None) -> np.ndarray:
+    """Features (N, D) of crop files, read and embedded in batches (memory bounded by ``batch``).
+
+    ``cache_dir``: features are kept in ``<cache_dir>/<embedder name>.npz`` keyed by the SHA-1 of
+    each crop file's bytes, so a re-run embeds only crops that are new or changed (a rewritten but
+    identical crop is found again). The file is replaced atomically."""
     paths = list(paths)
+    if cache_dir is None:
+        return _embed(embedder, paths, batch)
+    import hashlib
+
+    from vidanon.outputs import atomic_path
+
+    keys = [hashlib.sha1(Path(p).read_bytes()).hexdigest() for p in paths]
+    cache = Path(cache_dir) / f"{embedder.name}.npz"
+    known: dict[str, np.ndarray] = {}
+    if cache.is_file():
+        try:
+            with np.load(cache) as z:
+                known = dict(zip(z["keys"].tolist(), z["feats"]))
+        except (OSError, ValueError, KeyError):  # unreadable cache: embed everything again
+            known = {}
+    todo = list(dict.fromkeys(k for k in keys if k not in known))
+    if todo:
+        first = {k: p for k, p in zip(reversed(keys), reversed(paths))}
+        known.update(zip(todo, _embed(embedder, [first[k] for k in todo], batch)))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(cache) as tmp, open(tmp, "wb") as f:
+            np.savez(f, keys=np.array(list(known)), feats=np.stack(list(known.values())).astype(np.float32))
+    return np.stack([known[k] for k in keys]) if keys else np.zeros((0, 1), np.float32)
+
+
+def _embed(embedder, paths: list, batch: int) -> np.ndarray:
     parts = [embedder.embed(read_crops(paths[s:s + batch]))
              for s in tqdm(range(0, len(paths), batch), desc=f"embed {embedder.name}", leave=False,
                            disable=len(paths) <= batch)]
@@ -233,13 +263,15 @@ def strongest(rows: list[dict]) -> dict:
 
 
 def evaluate_manifest(manifest: pd.DataFrame, embedders, protocols=PROTOCOLS, reverse: bool = False,
-                      adaptive: bool = True, n_boot: int = 1000, seed: int = 0, top: int = 5):
+                      adaptive: bool = True, n_boot: int = 1000, seed: int = 0, top: int = 5,
+                      cache_dir: Path | None = None):
     """Every method x embedder x protocol x attacker of a crops manifest.
 
     ``manifest``: the crops contract (docs/architecture.md) with absolute ``path``; rows with pid < 0
     are left out. ``embedders``: objects of vidanon.embed. Returns (summary, per_identity, ranked):
     the summary table (SUMMARY_COLUMNS), per-identity Rank-1/mAP, and for each method x embedder x
     protocol the top-``top`` gallery of one query of each identity (paths, true match marked).
+    ``cache_dir``: where crop features are kept between runs (see :func:`embed_paths`).
     """
     df = manifest[manifest["pid"] >= 0].reset_index(drop=True)
     if df.empty:
@@ -250,7 +282,7 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, protocols=PROTOCOLS, re
     paths = df["path"].drop_duplicates().tolist()
     out = {"rows": [], "per_id": [], "ranked": []}
     for emb in embedders:
-        feats = dict(zip(paths, embed_paths(emb, paths)))  # each crop file embedded once
+        feats = dict(zip(paths, embed_paths(emb, paths, cache_dir=cache_dir)))  # each crop file embedded once
         orig_all = df[df["method"] == ORIGINAL]
         for mode in sorted(set(df["mode"])):
             orig = orig_all[orig_all["mode"] == mode] if mode in set(orig_all["mode"]) else orig_all
@@ -296,7 +328,7 @@ def run_stage(ctx):
     manifest = crops.load_manifest(ctx.work)
     embedders = [embed.get(n, device=ctx.params.device) for n in p.embedders]
     summary, per_id, ranked = evaluate_manifest(manifest, embedders, p.protocols, p.reverse, p.adaptive,
-                                                p.bootstrap, p.seed)
+                                                p.bootstrap, p.seed, cache_dir=ctx.work / "features")
     ctx.save_table(summary, "reid_summary", formats=("csv", "md"))
     ctx.save_table(per_id, "reid_per_identity")
     if len(ranked):
