@@ -424,7 +424,8 @@ def figure_rank1(summary: pd.DataFrame, protocol: str, mode: str | None = None,
     methods = plots.sort_methods(df["method"])
     groups = list(dict.fromkeys(zip(df["embedder"], df["attacker"].replace({"reference": "naive"}))))
     with plots.style():
-        fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(methods) * max(1, len(groups)) ** 0.5), 3.6))
+        n_bars = len(methods) * max(1, len(groups))
+        fig, ax = plt.subplots(figsize=(min(16.0, max(6.0, 2 + 0.16 * n_bars)), 4.0))  # ~0.16 in a bar
         plots.shade_privacy_bands(ax, axis="y")
         width = 0.8 / max(len(groups), 1)
         embedders = list(dict.fromkeys(e for e, _ in groups))
