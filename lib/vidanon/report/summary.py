@@ -41,6 +41,8 @@ METRICS = [
     Metric("faceid_rank1", "Face-ID Rank-1 (%)", "privacy", "lower", (0, 100), "{:.1f}"),
     Metric("faceid_verified", "Faces verified (share)", "privacy", "lower", (0, 1), "{:.2f}"),
     Metric("leaked_rate", "Leaked-face frames (share)", "privacy", "lower", (0, 1), "{:.3f}"),
+    # of those, frames with a face the method left unchanged (missed), not a processed face-like head
+    Metric("missed_rate", "Missed-face frames (share)", "privacy", "lower", (0, 1), "{:.3f}"),
     Metric("drift_mean", "Identity drift (mean)", "temporal", "lower"),
     Metric("drift_p95", "Identity drift (p95)", "temporal", "lower"),
     Metric("switches", "Identity switches", "temporal", "lower", None, "{:.0f}"),
@@ -84,7 +86,8 @@ class Source:
 SOURCES = [
     Source("01_anonymize", ("anonymize_speed", "anonymize_runs", "anonymize"),
            ratio={"fps": ("frames", "seconds")}),
-    Source("01_anonymize", ("leaks", "leak_check"), ratio={"leaked_rate": ("leaked_frames", "frames")},
+    Source("01_anonymize", ("leaks", "leak_check"), ratio={"leaked_rate": ("leaked_frames", "frames"),
+                                                           "missed_rate": ("unchanged_frames", "frames")},
            sums={"leaked_frames": ("leaked_frames",)}),
     Source("03_reid", ("faceid_summary", "faceid"), columns={
         "faceid_rank1": ("rank1", "faceid_rank1"), "faceid_verified": ("verified", "faceid_verified"),
