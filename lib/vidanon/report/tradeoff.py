@@ -66,6 +66,7 @@ def tradeoff_figure(summary: pd.DataFrame, utility_label: str = "Utility", title
             ax.step(f["rank1"], f["utility"], where="post", color="#333333", lw=1, ls="--", zorder=2,
                     label="Pareto front")
         xerr, yerr = _err(pts, "rank1"), _err(pts, "utility")
+        placed: list[tuple[float, float, float]] = []  # label x span and y of the labels drawn
         for i, (m, r) in enumerate(pts.iterrows()):
             on = m in front
             ax.errorbar(r["rank1"], r["utility"], xerr=xerr[:, i:i + 1], yerr=yerr[:, i:i + 1],
@@ -73,8 +74,14 @@ def tradeoff_figure(summary: pd.DataFrame, utility_label: str = "Utility", title
                         mec="black" if on else "none", capsize=2, lw=1, zorder=3, label=m)
             # direct labels: the figure stays readable in greyscale print
             right = r["rank1"] > 85  # keep labels inside the axes
-            ax.annotate(m, (r["rank1"], r["utility"]), xytext=(-5 if right else 5, 4), textcoords="offset points",
-                        fontsize=7, color="#222222", zorder=4, ha="right" if right else "left")
+            # methods on (nearly) the same point: stack their labels instead of printing them over each other
+            # (a label spans ~16 % of the x axis, leftwards from points on the right)
+            span = (r["rank1"] - 16, r["rank1"]) if right else (r["rank1"], r["rank1"] + 16)
+            near = sum(a < span[1] and span[0] < b and abs(r["utility"] - y) < 0.04 for a, b, y in placed)
+            placed.append((*span, r["utility"]))
+            ax.annotate(m, (r["rank1"], r["utility"]), xytext=(-5 if right else 5, 4 - 9 * near),
+                        textcoords="offset points", fontsize=7, color="#222222", zorder=4,
+                        ha="right" if right else "left")
         if "chance" in pts.columns and pts["chance"].notna().any():
             chance = float(pts["chance"].mean())
             ax.axvline(chance, color="#555555", lw=0.8, ls=":", zorder=1, label=f"chance Rank-1 ({chance:.0f}%)")
