@@ -66,13 +66,14 @@ def check_video(frames, detector, scene=None, min_inside: float = 0.5, mask_scal
             hit = fraction_inside(dets[:, :4], person_region(scene, t, rgb.shape, mask_scale)) >= min_inside
         row = [t, len(dets), int(hit.sum())]
         if originals is not None:
-            row.append(sum(_mean_diff(rgb, orig, box) < changed for box in dets[hit, :4]) if orig is not None else 0)
+            row.append(sum(mean_abs_diff(rgb, orig, box) < changed for box in dets[hit, :4]) if orig is not None else 0)
         rows.append(tuple(row))
     return pd.DataFrame(rows, columns=["frame", "faces", "leaked"] + (["unchanged"] if originals is not None else []))
 
 
-def _mean_diff(a: np.ndarray, b: np.ndarray, box) -> float:
-    """Mean absolute difference (grey levels) of two frames inside an ``x1, y1, x2, y2`` box."""
+def mean_abs_diff(a: np.ndarray, b: np.ndarray, box) -> float:
+    """Mean absolute difference (grey levels, 0..255) of two frames inside an ``x1, y1, x2, y2`` box
+    (clipped to the frame); inf when the frames differ in shape or the box is empty."""
     if a.shape != b.shape:
         return float("inf")
     x1, y1, x2, y2 = (int(round(v)) for v in box)

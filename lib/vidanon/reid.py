@@ -62,9 +62,10 @@ def read_crops(paths) -> list[np.ndarray]:
 def embed_paths(embedder, paths, batch: int = 256, cache_dir: Path | None = None) -> np.ndarray:
     """Features (N, D) of crop files, read and embedded in batches (memory bounded by ``batch``).
 
-    ``cache_dir``: features are kept in ``<cache_dir>/<embedder name>.npz`` keyed by the SHA-1 of
-    each crop file's bytes, so a re-run embeds only crops that are new or changed (a rewritten but
-    identical crop is found again). The file is replaced atomically."""
+    ``cache_dir``: features are kept in ``<cache_dir>/<embedder name>-<tag>.npz`` (tag: a hash of the
+    embedder's ``description``, which names its checkpoint) keyed by the SHA-1 of each crop file's
+    bytes, so a re-run embeds only crops that are new or changed (a rewritten but identical crop is
+    found again). The file is replaced atomically."""
     paths = list(paths)
     if cache_dir is None:
         return _embed(embedder, paths, batch)
@@ -73,7 +74,8 @@ def embed_paths(embedder, paths, batch: int = 256, cache_dir: Path | None = None
     from vidanon.outputs import atomic_path
 
     keys = [hashlib.sha1(Path(p).read_bytes()).hexdigest() for p in paths]
-    cache = Path(cache_dir) / f"{embedder.name}.npz"
+    tag = hashlib.sha1(str(getattr(embedder, "description", "")).encode()).hexdigest()[:8]
+    cache = Path(cache_dir) / f"{embedder.name}-{tag}.npz"
     known: dict[str, np.ndarray] = {}
     if cache.is_file():
         try:
@@ -83,8 +85,8 @@ def embed_paths(embedder, paths, batch: int = 256, cache_dir: Path | None = None
             known = {}
     todo = list(dict.fromkeys(k for k in keys if k not in known))
     if todo:
-        first = {k: p for k, p in zip(reversed(keys), reversed(paths))}
-        known.update(zip(todo, _embed(embedder, [first[k] for k in todo], batch)))
+        path_of = dict(zip(keys, paths))  # identical bytes: any of their paths will do
+        known.update(zip(todo, _embed(embedder, [path_of[k] for k in todo], batch)))
         cache.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(cache) as tmp, open(tmp, "wb") as f:
             np.savez(f, keys=np.array(list(known)), feats=np.stack(list(known.values())).astype(np.float32))
