@@ -30,7 +30,9 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from vidanon import data, detect, leaks, video
+from vidanon.io import data, video
+from vidanon.metrics import leaks
+from vidanon.models import detect
 
 CLIPS = ["female", "male", "female-and-male", "walking-and-pause", "walking", "tears-of-steel",
          "asl-help", "asl-want"]
@@ -53,7 +55,7 @@ def _judge(judge, src: Path, out: Path, originals: list[np.ndarray], changed: fl
     where it finds a face of the original left as it was: overlapping (IoU >= ``min_iou``) a face of
     ``originals`` (the judge's detections on each frame of ``src``) on pixels whose mean absolute
     difference from ``src`` is below ``changed`` grey levels."""
-    from vidanon.anonymize.facescene import iou
+    from vidanon.scene.faces import iou
 
     face_like = leaked = 0
     for orig, (_, a), (_, b) in zip(originals, video.read_frames(src), video.read_frames(out)):
@@ -80,7 +82,7 @@ def _timed(cmd: list[str]) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clips", nargs="+", default=CLIPS, help="sample keys (vidanon.data.SAMPLES)")
+    ap.add_argument("--clips", nargs="+", default=CLIPS, help="sample keys (vidanon.io.data.SAMPLES)")
     ap.add_argument("--max-frames", type=int, default=120, help="frames used per clip")
     ap.add_argument("--mode", choices=["blur", "solid"], default="blur", help="the filter both tools use")
     ap.add_argument("--thresh", type=float, default=0.2, help="face threshold of both tools (deface's default)")

@@ -33,10 +33,11 @@ def main() -> None:
     args = ap.parse_args()
     warnings.filterwarnings("ignore", category=FutureWarning)  # yolov5's torch.cuda.amp notice, per frame
 
-    from vidanon import data, detect
-    from vidanon.errors import VidanonError
-    from vidanon.params import DetectorSpec, DetectSection
-    from vidanon.video import read_frames
+    from vidanon.io import data
+    from vidanon.models import detect
+    from vidanon.core.errors import VidanonError
+    from vidanon.core.params import DetectorSpec, DetectSection
+    from vidanon.io.video import read_frames
 
     path = data.fetch("tears-of-steel")
     frames = [rgb for _, rgb in read_frames(path, 0, args.frames)]
@@ -86,8 +87,8 @@ def main() -> None:
     # The whole scene analysis (what 01/02 pay once per clip), per frame
     import tempfile
 
-    from vidanon.data import Clip
-    from vidanon.params import ClipSpec, Params
+    from vidanon.io.data import Clip
+    from vidanon.core.params import ClipSpec, Params
     from vidanon.scene import analyze
 
     params = Params(name="bench", clips=[ClipSpec(id="tos", sample="tears-of-steel", max_frames=len(frames))])

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageSequence
 
-from vidanon import data, embed
+from vidanon.io import data
+from vidanon.models import embed
 
 
 def crops(n: int) -> list[np.ndarray]:

@@ -23,11 +23,11 @@ def timed(fn, reps):
 def main(n: int = 10) -> None:
     from skimage.metrics import structural_similarity
 
-    from vidanon import perceptual
-    from vidanon.data import fetch
-    from vidanon.drift import optical_flow
+    from vidanon.models.embed import perceptual
+    from vidanon.io.data import fetch
+    from vidanon.models.flow import optical_flow
     from vidanon.metrics import quality as qm, temporal as tm
-    from vidanon.video import read_frames
+    from vidanon.io.video import read_frames
 
     frames = [f for _, f in read_frames(fetch("tears-of-steel"), 0, n + 1)]
     a, b = frames[0], frames[1]

@@ -17,8 +17,9 @@ import time
 
 import numpy as np
 
-from vidanon import data, detect
-from vidanon.params import ClipSpec, DetectSection
+from vidanon.io import data
+from vidanon.models import detect
+from vidanon.core.params import ClipSpec, DetectSection
 
 ACTION_CONFIGS = [
     "recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb.py",
@@ -68,7 +69,7 @@ def main() -> None:
           "(one person, one method)")
     if args.no_action:
         return
-    from vidanon import action
+    from vidanon.models import mmaction as action
 
     full = data.open_clip(ClipSpec(id=args.clip, sample=args.clip))
     for cfg in ACTION_CONFIGS:

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from vidanon import data
-from vidanon.crops import cut_crop, market_name
+from vidanon.io import data
+from vidanon.io.crops import cut_crop, market_name
 
 # one-by-one: six people, each seen at three moments (frame, box from YOLOv5n), pid 13..18
 ONE_BY_ONE = {
@@ -27,7 +27,7 @@ ONE_BY_ONE = {
 @lru_cache(maxsize=1)
 def one_by_one_crops() -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
     """(crops 256x128 RGB, pids, moment index 0..2) of the six people of one-by-one."""
-    from vidanon.video import read_frames
+    from vidanon.io.video import read_frames
 
     want = {f: (pid, k, box) for pid, v in ONE_BY_ONE.items() for k, (f, box) in enumerate(v)}
     crops, pids, moments = [], [], []
@@ -58,8 +58,8 @@ def head_pose_manifest(root: Path) -> pd.DataFrame:
     """A crops manifest (docs/architecture.md contract) of real YOLOv5n person crops of the woman
     (pid 1) and the man (pid 2) in three clips, 'original' and 'hide-head' (see hide_head), aligned,
     written as Market-1501 files under ``root``. camid = cam * 1000 + seq (seq: frames 0-11 -> 1)."""
-    from vidanon.detect import get_person_detector
-    from vidanon.video import read_frames
+    from vidanon.models.detect import get_person_detector
+    from vidanon.io.video import read_frames
 
     det = get_person_detector("yolov5-onnx")
     rows = []

@@ -7,9 +7,9 @@ import pytest
 
 pytest.importorskip("mmaction")
 
-from vidanon import action  # noqa: E402
-from vidanon.errors import ParamsError, WeightsError  # noqa: E402
-from vidanon.params import ActionSection  # noqa: E402
+from vidanon.models import mmaction as action  # noqa: E402
+from vidanon.core.errors import ParamsError, WeightsError  # noqa: E402
+from vidanon.core.params import ActionSection  # noqa: E402
 
 TSN = "recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb.py"
 
@@ -28,8 +28,8 @@ def test_wheel_configs_and_bad_names():
 def test_tsn_without_weights_runs_on_a_sample_clip(tmp_path, monkeypatch):
     import torch
 
-    from vidanon import data
-    from vidanon.params import ClipSpec
+    from vidanon.io import data
+    from vidanon.core.params import ClipSpec
 
     try:
         clip = data.open_clip(ClipSpec(id="asl-help", sample="asl-help", max_frames=24))
@@ -51,9 +51,9 @@ def test_tsn_without_weights_runs_on_a_sample_clip(tmp_path, monkeypatch):
     torch.save({"state_dict": rec.model.state_dict(), "meta": {"note": "random weights, test only"}}, path)
     with pytest.raises(WeightsError, match="does not start with"):
         action.Recognizer(TSN, path.name)
-    from vidanon.weights import _sha256
+    from vidanon.io.cache import file_hash
 
-    good = tmp_path / f"tsn_test-{_sha256(path)[:8]}.pth"
+    good = tmp_path / f"tsn_test-{file_hash(path)[:8]}.pth"
     path.rename(good)
     rec2 = action.Recognizer(TSN, good.name)
     assert rec2.pretrained
@@ -62,14 +62,15 @@ def test_tsn_without_weights_runs_on_a_sample_clip(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_action_table_end_to_end_with_a_random_checkpoint(tmp_path, monkeypatch):
-    """vidanon.utility.action_table over an original and a copied 'anonymized' video, with a TSN
+    """vidanon.stages.action.action_table over an original and a copied 'anonymized' video, with a TSN
     checkpoint of RANDOM weights written here (meaningless scores; plumbing only)."""
     import torch
 
-    from vidanon import data, utility
-    from vidanon.params import Params
-    from vidanon.video import VideoWriter
-    from vidanon.weights import _sha256
+    from vidanon.stages import action as utility
+    from vidanon.io import data
+    from vidanon.core.params import Params
+    from vidanon.io.video import VideoWriter
+    from vidanon.io.cache import file_hash
 
     p = Params.model_validate(dict(name="t", clips=[dict(id="asl-help", sample="asl-help", max_frames=12)],
                                    anonymize=dict(methods=[dict(name="copy", method="face-blur")])))
@@ -87,7 +88,7 @@ def test_action_table_end_to_end_with_a_random_checkpoint(tmp_path, monkeypatch)
     monkeypatch.setenv("VIDANON_WEIGHTS_DIR", str(weights))
     raw = weights / "raw.pth"
     torch.save({"state_dict": action.Recognizer(TSN).model.state_dict()}, raw)
-    ckpt = weights / f"tsn_random-{_sha256(raw)[:8]}.pth"
+    ckpt = weights / f"tsn_random-{file_hash(raw)[:8]}.pth"
     raw.rename(ckpt)
     (weights / "labels.txt").write_text("\n".join(["help"] + [f"other_{i}" for i in range(399)]))
     p.utility.action.enabled = True

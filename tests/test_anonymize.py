@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vidanon import anonymize, data, video
+from vidanon import anonymize
+from vidanon.io import data
+from vidanon.io import video
 from vidanon.anonymize.regions import feather_alpha, scale_box
-from vidanon.errors import BackendUnavailable, VidanonError
-from vidanon.masks import rle_encode
+from vidanon.core.errors import BackendUnavailable, VidanonError
+from vidanon.scene.masks import rle_encode
 from vidanon.scene import Scene
 
 FACE = (180.0, 52.0, 262.0, 149.0)      # the woman's face in frame 5 of the "female" sample
@@ -130,8 +132,9 @@ def test_deepprivacy2_names_what_to_install():
 # --- tracks: a dropped detection is filled from its neighbours --------------------------------
 
 def test_carry_over_fills_dropped_detection(data_dir, tmp_path):
-    from vidanon import detect, leaks
-    from vidanon.anonymize.facescene import face_scene
+    from vidanon.models import detect
+    from vidanon.stages import anonymize as leaks
+    from vidanon.scene.faces import face_scene
 
     path = data.fetch("female")
     info = video.probe(path)
@@ -173,7 +176,7 @@ class _FakeClip:
 def test_keyframes_interpolate_stable_faces_and_look_again_when_faces_change():
     # unit test with a scripted detector (no model): face A moves slowly all along, face B appears
     # at frame 5, between keyframes 4 and 6
-    from vidanon.anonymize.facescene import face_scene
+    from vidanon.scene.faces import face_scene
 
     seen = []
 
@@ -311,7 +314,7 @@ def test_face_from_pose_when_detector_missed(frame):
 def test_avatar_mannequin_keeps_the_pose(frame, weights_dir):
     """The avatar of a real frame is found again by MediaPipe Pose in the person's box, with the
     original's keypoints (OKS vs the pose of the original frame), and looks the same for anyone."""
-    from vidanon import detect
+    from vidanon.models import detect
     from vidanon.metrics import pose as P
 
     pose = detect.get_pose()

@@ -1,14 +1,17 @@
-"""run_stage: every clip x (original + methods), cached by method options and scene; the previews."""
+"""The anonymize stage: every clip x (original + methods), cached by method options and scene; the previews."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from vidanon import anonymize, data, video
-from vidanon.anonymize import preview
-from vidanon.outputs import Context
-from vidanon.params import AnonymizeSection, ClipSpec, MethodSpec, Params
+from vidanon import anonymize
+from vidanon.core.context import Context
+from vidanon.core.versions import anonymized_path
+from vidanon.figures.anonymize import frame_grid
+from vidanon.io import cache, data, video
+from vidanon.stages import anonymize as stage
+from vidanon.core.params import AnonymizeSection, ClipSpec, MethodSpec, Params
 
 from test_anonymize import make_scene  # noqa: E402  (the hand-made scene of the method tests)
 
@@ -28,39 +31,41 @@ def scenes(ctx):
     return [(clip, make_scene((clip.height, clip.width), n_frames=clip.n_frames))]
 
 
-def test_run_stage_writes_and_caches(ctx, scenes):
-    runs = anonymize.run_stage(ctx, scenes=scenes)
+def test_videos_are_written_and_cached(ctx, scenes):
+    runs = stage.make_videos(ctx, scenes)
     assert list(runs["method"]) == ["original", "solid", "mosaic"] and not runs["cached"].any()
     for p in runs["path"]:
-        assert video.probe(p).n_frames == 4
-    assert anonymize.output_path(ctx, "solid", "female").with_suffix(".json").is_file()
-    again = anonymize.run_stage(ctx, scenes=scenes)
+        assert not p.startswith("/") and video.probe(ctx.root / p).n_frames == 4  # relative to the root
+    assert cache.side_car(anonymized_path(ctx.work, "solid", "female")).is_file()
+    again = stage.make_videos(ctx, scenes)
     assert again["cached"].all() and (again["frames"] == 4).all()
     ctx.params.anonymize.methods[0].options["shape"] = "box"  # changed options: that method reruns
-    third = anonymize.run_stage(ctx, scenes=scenes)
+    third = stage.make_videos(ctx, scenes)
     assert list(third["cached"]) == [True, False, True]
 
 
-def test_run_stage_refuses_unknown_method_before_work(ctx, scenes):
+def test_unknown_method_is_refused_before_work(ctx, scenes):
     ctx.params.anonymize.methods.append(MethodSpec(name="x", method="face-smudge"))
     with pytest.raises(anonymize.UnknownMethodError, match="face-smudge"):
-        anonymize.run_stage(ctx, scenes=scenes)
+        stage.make_videos(ctx, scenes)
     assert not (ctx.work / "anonymized").exists()
 
 
 def test_previews(ctx, scenes, tmp_path):
-    runs = anonymize.run_stage(ctx, scenes=scenes)
-    pairs = preview.method_pairs(runs, scenes, "solid")
-    assert pairs[0][0] == "female" and 0 <= pairs[0][3] < 4
-    fig = preview.frame_grid(pairs, "solid")
+    runs = stage.make_videos(ctx, scenes)
+    rows = stage.grid_frames(ctx, "solid", scenes)
+    assert rows[0][0] == "female" and 0 <= rows[0][1] < 4 and rows[0][2].shape == rows[0][3].shape
+    fig = frame_grid(rows, "solid")
     assert len(fig.axes) == 2
-    out = preview.side_by_side_video(preview.method_pairs(runs, scenes, "solid", for_video=True), "solid",
-                                     tmp_path / "sbs.mp4", seconds=1.0, height=90)
+    clip = scenes[0][0]
+    pairs = [(clip.id, anonymized_path(ctx.work, "original", clip.id), anonymized_path(ctx.work, "solid", clip.id),
+              clip.fps)]
+    out = stage.side_by_side_video(pairs, "solid", tmp_path / "sbs.mp4", seconds=1.0, height=90)
     info = video.probe(out)
     assert info.height == 90 and info.n_frames >= 4
-    speed = preview.speed_table(runs)
+    speed = stage.speed_table(runs)
     assert set(speed.index) == {"original", "solid", "mosaic"} and "all" in speed.columns
     leaks = pd.DataFrame({"clip": ["female"] * 2, "method": ["original", "solid"], "leaked_frames": [4, 0],
                           "frames": [4, 4]})
-    table = preview.leak_table(leaks)
+    table = stage.leak_table(leaks)
     assert table.loc["solid", "total"] == 0 and table.loc["original", "rate"] == 1.0

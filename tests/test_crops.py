@@ -8,13 +8,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vidanon import crops, data
-from vidanon.errors import DataError
-from vidanon.params import ClipSpec, CropsSection, MethodSpec, Params
+from vidanon.core.versions import anonymized_path
+from vidanon.io import crops as crop_io
+from vidanon.stages import crops
+from vidanon.io import data
+from vidanon.core.errors import DataError
+from vidanon.core.params import ClipSpec, CropsSection, MethodSpec, Params
 from vidanon.scene import PERSON_COLUMNS, Scene
-from vidanon.video import VideoWriter
+from vidanon.io.video import VideoWriter
 
 BOX = (20.0, 10.0, 60.0, 90.0)
+
+
+def _crop(clip, scene, clip_index, method, video, cfg, out, **kw):
+    return crops.crop_clip(clip, scene, clip_index=clip_index, method=method, video_path=video, crops=cfg,
+                           out_dir=out, **kw)
 
 
 def _video(path, n, shift=0):
@@ -39,13 +47,13 @@ def synthetic(tmp_path):
 
 
 def test_market_names_round_trip():
-    assert crops.market_name(5, 2, 3, 40, 0) == "0005_c2s3_000040_00.jpg"
-    assert crops.market_name(-1, 1, 1, 7, 2) == "-1_c1s1_000007_02.jpg"
-    assert crops.parse_market_name("dir/0005_c2s3_000040_01.jpg") == {"pid": 5, "cam": 2, "seq": 3,
+    assert crop_io.market_name(5, 2, 3, 40, 0) == "0005_c2s3_000040_00.jpg"
+    assert crop_io.market_name(-1, 1, 1, 7, 2) == "-1_c1s1_000007_02.jpg"
+    assert crop_io.parse_market_name("dir/0005_c2s3_000040_01.jpg") == {"pid": 5, "cam": 2, "seq": 3,
                                                                        "frame": 40, "k": 1}
-    assert crops.parse_market_name("-1_c1s1_000007_02.jpg")["pid"] == -1
+    assert crop_io.parse_market_name("-1_c1s1_000007_02.jpg")["pid"] == -1
     with pytest.raises(ValueError, match="not a Market-1501 name"):
-        crops.parse_market_name("person_1.jpg")
+        crop_io.parse_market_name("person_1.jpg")
 
 
 def test_select_boxes_stride_size_and_spacing(synthetic):
@@ -59,8 +67,8 @@ def test_select_boxes_stride_size_and_spacing(synthetic):
 def test_crop_clip_original_and_anonymized(synthetic, tmp_path):
     clip, scene = synthetic
     cfg = CropsSection(stride=1, segment_seconds=0.5, max_per_track=100)
-    m, r = crops.crop_clip(clip, scene, 2, "original", None, cfg, tmp_path / "out")
-    assert list(m.columns) == crops.MANIFEST_COLUMNS
+    m, r = _crop(clip, scene, 2, "original", None, cfg, tmp_path / "out")
+    assert list(m.columns) == crop_io.MANIFEST_COLUMNS
     assert len(m) == 15 and set(m["mode"]) == {"aligned", "independent"}  # frame 3 (interpolated): aligned only
     assert set(m["pid"]) == {5} and set(m["camid"]) == {3001, 3002}  # clip 3, 5-frame segments
     row = m[(m["frame"] == 6) & (m["mode"] == "aligned")].iloc[0]
@@ -71,14 +79,14 @@ def test_crop_clip_original_and_anonymized(synthetic, tmp_path):
 
     anon = _video(tmp_path / "anon.mp4", 8, shift=4)
     found = lambda rgb: np.array([[24, 10, 64, 90, 0.9]], np.float32)  # noqa: E731 - stand-in detector
-    m2, r2 = crops.crop_clip(clip, scene, 2, "blur", anon, cfg, tmp_path / "out", detector=found)
+    m2, r2 = _crop(clip, scene, 2, "blur", anon, cfg, tmp_path / "out", detector=found)
     ind = m2[m2["mode"] == "independent"]
     assert len(ind) == 7 and (ind["x1"] == 24).all()  # its own re-detected box; frame 3 has no reference
     assert (m2[m2["mode"] == "aligned"]["x1"] == 20).all()  # the original's box
     # references: detected rows only (7 of track 1, 1 of track 2, which the stand-in misses)
     assert r2["n_original"].iloc[0] == 8 and r2["recall"].iloc[0] == pytest.approx(7 / 8)
     lost = lambda rgb: np.zeros((0, 5), np.float32)  # noqa: E731
-    m3, r3 = crops.crop_clip(clip, scene, 2, "blur", anon, cfg, tmp_path / "out", detector=lost)
+    m3, r3 = _crop(clip, scene, 2, "blur", anon, cfg, tmp_path / "out", detector=lost)
     assert (m3["mode"] == "aligned").all() and r3["recall"].iloc[0] == 0.0
 
 
@@ -86,9 +94,9 @@ def test_frame_count_mismatch_and_missing_video(synthetic, tmp_path):
     clip, scene = synthetic
     short = _video(tmp_path / "short.mp4", 5)
     with pytest.raises(DataError, match="5 frames, but clip 'syn' has 8"):
-        crops.crop_clip(clip, scene, 0, "blur", short, CropsSection(), tmp_path / "out")
+        _crop(clip, scene, 0, "blur", short, CropsSection(), tmp_path / "out")
     with pytest.raises(DataError, match="run the anonymization stage"):
-        crops.crop_clip(clip, scene, 0, "blur", tmp_path / "none.mp4", CropsSection(), tmp_path / "out")
+        _crop(clip, scene, 0, "blur", tmp_path / "none.mp4", CropsSection(), tmp_path / "out")
 
 
 def test_unreadable_video(synthetic, tmp_path):
@@ -96,54 +104,59 @@ def test_unreadable_video(synthetic, tmp_path):
     bad = tmp_path / "bad.mp4"
     bad.write_text("not a video")
     with pytest.raises(DataError, match="bad.mp4"):
-        crops.crop_clip(clip, scene, 0, "blur", bad, CropsSection(), tmp_path / "out")
+        _crop(clip, scene, 0, "blur", bad, CropsSection(), tmp_path / "out")
 
 
 def test_zero_size_box_is_skipped_with_a_warning(synthetic, tmp_path):
     clip, scene = synthetic
     scene.persons.loc[scene.persons["frame"] == 2, ["x1", "x2"]] = [200.0, 260.0]  # outside the frame
     with pytest.warns(UserWarning, match="no pixels inside"):
-        m, _ = crops.crop_clip(clip, scene, 0, "original", None, CropsSection(stride=2), tmp_path / "o")
+        m, _ = _crop(clip, scene, 0, "original", None, CropsSection(stride=2), tmp_path / "o")
     assert 2 not in set(m["frame"]) and len(m[m["mode"] == "aligned"]) == 3
     with pytest.raises(ValueError, match="no pixels"):
-        crops.cut_crop(np.zeros((10, 10, 3), np.uint8), (5, 5, 5, 5), 0.0, (256, 128))
+        crop_io.cut_crop(np.zeros((10, 10, 3), np.uint8), (5, 5, 5, 5), 0.0, (256, 128))
 
 
 def test_no_person_gives_an_empty_valid_manifest(synthetic, tmp_path):
     clip, _ = synthetic
     empty = Scene("syn", 160, 100, 8, 10.0)
-    m, r = crops.crop_clip(clip, empty, 0, "original", None, CropsSection(), tmp_path / "o")
-    assert m.empty and list(m.columns) == crops.MANIFEST_COLUMNS and np.isnan(r["recall"].iloc[0])
+    m, r = _crop(clip, empty, 0, "original", None, CropsSection(), tmp_path / "o")
+    assert m.empty and list(m.columns) == crop_io.MANIFEST_COLUMNS and np.isnan(r["recall"].iloc[0])
 
 
 def test_run_stage_on_a_real_clip(tmp_path, data_dir, weights_dir):
-    from vidanon.outputs import Context
+    from vidanon.core.context import Context
 
     params = Params(name="t", clips=[ClipSpec(id="f", sample="female", max_frames=4)],
                     anonymize={"methods": [MethodSpec(name="blur", method="face-blur")]},
                     detect={"keypoints": False}, crops={"stride": 2})
     ctx = Context(params, tmp_path, "02_crop")
     clip = data.open_clip(params.clips[0])
-    out = crops.anonymized_path(ctx.work, "blur", clip.id)
+    out = anonymized_path(ctx.work, "blur", clip.id)
     out.parent.mkdir(parents=True)
     with VideoWriter(out, clip.fps) as w:
         for _, rgb in clip.frames():
             w.write(cv2.GaussianBlur(rgb, (0, 0), 2))
-    m = crops.run_stage(ctx)
+    m = crops.run(ctx)["manifest"]
     assert len(m) == 2 * 2 * 2 and set(m["pid"]) == {1} and set(m["method"]) == {"original", "blur"}
-    loaded = crops.load_manifest(ctx.work)
+    loaded = crop_io.load_manifest(ctx.work)
     assert all(__import__("os").path.isfile(p) for p in loaded["path"])
     rec = ctx.load_metrics("crops_detection_recall").set_index("method")
     assert rec.loc["original", "recall"] == 1.0 and rec.loc["blur", "recall"] == 1.0  # light blur
     assert ctx.load_metrics("crops_summary")["pids"].tolist() == ["1"]
+    # a second run finds every clip x version in the crops cache and cuts nothing again
+    part = tmp_path / "work" / "t" / "crops" / "parts" / "blur" / "f.parquet"
+    before = part.stat().st_mtime_ns
+    again = crops.run(ctx)["manifest"]
+    assert part.stat().st_mtime_ns == before and again.equals(m)
 
 
 def test_contact_sheet_rows_per_identity(synthetic, tmp_path):
     clip, scene = synthetic
     cfg = CropsSection(stride=2)
-    parts = [crops.crop_clip(clip, scene, 0, "original", None, cfg, tmp_path, modes=("aligned",))[0]]
+    parts = [_crop(clip, scene, 0, "original", None, cfg, tmp_path, modes=("aligned",))[0]]
     anon = _video(tmp_path / "anon.mp4", 8)
-    parts.append(crops.crop_clip(clip, scene, 0, "blur", anon, cfg, tmp_path, modes=("aligned",))[0])
+    parts.append(_crop(clip, scene, 0, "blur", anon, cfg, tmp_path, modes=("aligned",))[0])
     m = pd.concat(parts)
     m["path"] = [str(tmp_path / p) for p in m["path"]]
     sheet, pids = crops.contact_sheet(m, ["original", "blur", "missing"], n=3, thumb=(32, 16))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from vidanon import data
+from vidanon.io import data
 from vidanon.cli import main
 
 
@@ -33,7 +33,7 @@ def test_crops_of_images_and_of_a_video_then_organize(gif, tmp_path, weights_dir
     assert len(m) == 4 and (m["track_id"] == -1).all()  # 2 images x 2 people
     assert all((icrops / p).is_file() for p in m["path"])
 
-    from vidanon.video import VideoWriter, read_frames
+    from vidanon.io.video import VideoWriter, read_frames
 
     short = tmp_path / "short.mp4"  # the first 12 frames, to keep the test short
     with VideoWriter(short, 12.5) as w:

@@ -3,8 +3,8 @@ import shutil
 import pooch
 import pytest
 
-from vidanon import data
-from vidanon.errors import DataError
+from vidanon.io import data
+from vidanon.core.errors import DataError
 
 
 def test_registry_matches_shared_sha256sums(data_dir):
@@ -57,7 +57,7 @@ def test_unknown_sample():
 
 
 def test_open_clip_range(data_dir):
-    from vidanon.params import ClipSpec
+    from vidanon.core.params import ClipSpec
 
     clip = data.open_clip(ClipSpec(id="t", sample="tears-of-steel", start=10, max_frames=5))
     assert (clip.n_frames, clip.width, clip.height) == (5, 640, 360)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidanon import data, detect, video
-from vidanon.detect._boxes import letterbox, nms
-from vidanon.errors import BackendUnavailable, ParamsError, WeightsError
-from vidanon.params import DetectorSpec, DetectSection
+from vidanon.io import data
+from vidanon.models import detect
+from vidanon.io import video
+from vidanon.models.detect._boxes import letterbox, nms
+from vidanon.core.errors import BackendUnavailable, ParamsError, WeightsError
+from vidanon.core.params import DetectorSpec, DetectSection
 
 
 @pytest.fixture(scope="module")

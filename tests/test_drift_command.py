@@ -11,8 +11,8 @@ from vidanon.cli import main
 def crops_dirs(tmp_path_factory, data_dir, weights_dir):
     import cv2
 
-    from vidanon.data import fetch
-    from vidanon.video import read_frames
+    from vidanon.io.data import fetch
+    from vidanon.io.video import read_frames
 
     d = tmp_path_factory.mktemp("drift")
     orig, anon = d / "orig", d / "anon"

@@ -1,7 +1,6 @@
 """The 04_drift and 05_quality stages end to end on 6 frames of one sample clip (real models:
 YOLOv5n, CenterFace, MediaPipe, OSNet, dlib), plus the trajectory command on the same videos."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory, data_dir, weights_dir):
-    from vidanon import anonymize, crops, params
-    from vidanon.outputs import Context
+    from vidanon.core import params
+    from vidanon.core.context import Context
+    from vidanon.stages import anonymize, crops
 
     root = tmp_path_factory.mktemp("stages")
     p = root / "p.yaml"
@@ -23,16 +23,16 @@ def ctx(tmp_path_factory, data_dir, weights_dir):
         "quality": {"perceptual": "mobilenet-feature"},
         "crops": {"mode": "aligned", "stride": 1}}))
     c = Context(params.load(p), root, "04_drift")
-    anonymize.run_stage(c)
-    crops.run_stage(c)
+    anonymize.run(c)
+    crops.run(c)
     return c
 
 
 @pytest.fixture(scope="module")
 def drift_out(ctx):
-    from vidanon import drift
+    from vidanon.stages import drift
 
-    return drift.run_stage(ctx)
+    return drift.run(ctx)
 
 
 def test_drift_tables(drift_out):
@@ -54,11 +54,15 @@ def test_drift_tables(drift_out):
 
 
 def test_trajectory_and_explorer_from_the_stage(ctx, drift_out):
-    from vidanon import explorer, trajectory
+    from vidanon.figures import explorer
+    from vidanon.figures.drift import trajectory_figure
+    from vidanon.stages import drift
 
-    figs = trajectory.run_stage(ctx)
-    assert "osnet_x0_25_msmt17" in figs
-    assert (ctx.figures / "trajectories_osnet_x0_25_msmt17.png").is_file()
+    traj = drift.load_trajectories(ctx)
+    assert "osnet_x0_25_msmt17" in traj
+    assert (ctx.figures / "tables" / "trajectory_points_osnet_x0_25_msmt17.csv").is_file()
+    points, info = traj["osnet_x0_25_msmt17"]
+    assert len(trajectory_figure(points, info).data) == 2  # one track, two versions
     ex = explorer.from_context(ctx)
     frames = list(ex.slider.options)
     ex.slider.value = frames[-1]
@@ -66,9 +70,9 @@ def test_trajectory_and_explorer_from_the_stage(ctx, drift_out):
 
 
 def test_quality_stage(ctx):
-    from vidanon import quality
+    from vidanon.stages import quality
 
-    out = quality.run_stage(ctx)
+    out = quality.run(ctx)
     q = out["quality_summary"].set_index("method")
     assert q.loc["face-blur", "ssim_out"] > q.loc["face-blur", "ssim_in"]
     assert q.loc["face-blur", "psnr_out"] > 35
@@ -79,12 +83,12 @@ def test_quality_stage(ctx):
 
 
 def test_trajectory_command(ctx, tmp_path):
-    from vidanon.anonymize import output_path
     from vidanon.cli import main
+    from vidanon.core.versions import anonymized_path
 
     out = tmp_path / "t.html"
-    args = ["trajectory", "--original", str(output_path(ctx, "original", "female")),
-            "--anonymized", str(output_path(ctx, "face-blur", "female")), "-o", str(out)]
+    args = ["trajectory", "--original", str(anonymized_path(ctx.work, "original", "female")),
+            "--anonymized", str(anonymized_path(ctx.work, "face-blur", "female")), "-o", str(out)]
     assert main(args) == 0
     assert out.is_file() and out.with_suffix(".png").is_file() and out.with_suffix(".csv").is_file()
     assert main(args) == 2  # refuses to overwrite

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from reid_crops import one_by_one_crops
 
-from vidanon import embed
-from vidanon.errors import BackendUnavailable, VidanonError
+from vidanon.models import embed
+from vidanon.core.errors import BackendUnavailable, VidanonError
 
 BODY = ["osnet_x0_25_msmt17", "osnet_x0_25_market1501", "mobilenet_v2_imagenet", "hsv_histogram"]
 DIMS = {"osnet_x0_25_msmt17": 512, "osnet_x0_25_market1501": 512, "mobilenet_v2_imagenet": 1280,
@@ -41,7 +41,7 @@ def test_osnet_same_person_closer_than_different(crops):
 
 
 def test_face_embedder_on_a_real_face(data_dir):
-    from vidanon.video import read_frames
+    from vidanon.io.video import read_frames
 
     frames = [f for _, f in read_frames(data_dir / "intel-sample-videos/preview/head-pose-face-detection-female.gif",
                                          0, 1)]

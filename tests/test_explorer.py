@@ -24,7 +24,7 @@ def data(tmp_path):
 
 
 def test_slider_moves_images_and_marker(data):
-    from vidanon.explorer import DriftExplorer
+    from vidanon.figures.explorer import DriftExplorer
 
     frames, crops = data
     ex = DriftExplorer(frames, crops, "osnet", threshold=0.3)
@@ -50,7 +50,7 @@ def test_slider_moves_images_and_marker(data):
 
 
 def test_switching_method_rebuilds_curves(data):
-    from vidanon.explorer import DriftExplorer
+    from vidanon.figures.explorer import DriftExplorer
 
     frames, crops = data
     ex = DriftExplorer(frames, crops)
@@ -62,7 +62,7 @@ def test_switching_method_rebuilds_curves(data):
 
 
 def test_static_filmstrip_shows_the_same_crops(data):
-    from vidanon.drift import figure_filmstrip
+    from vidanon.figures.drift import figure_filmstrip
 
     frames, crops = data
     fig = figure_filmstrip(frames, crops, "osnet", n=3)

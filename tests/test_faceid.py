@@ -8,10 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vidanon import data, embed, faceid
+from vidanon.metrics import faceid as fm, ranking
+from vidanon.stages import faceid
+from vidanon.io import data
+from vidanon.models import embed
 from vidanon.cli import main
-from vidanon.crops import market_name
-from vidanon.video import read_frames
+from vidanon.io.crops import market_name
+from vidanon.io.video import read_frames
 
 # (sample, cam, frames, {pid: x-range of the frame}) ; faces found by dlib HOG in all of these
 CLIPS = [("female", 1, (0, 8, 16), {1: (0, 480)}), ("male", 2, (0, 8, 16), {2: (0, 480)}),
@@ -46,18 +49,20 @@ def folders(tmp_path_factory, data_dir):
 
 def test_verified_and_distances():
     d = np.array([[0.3, 0.7], [0.8, 0.5]])
-    v = faceid.verified(d, [1, 2], [1, 2], [0, 0], [1, 1])
+    v = fm.verified(d, [1, 2], [1, 2], [0, 0], [1, 1], threshold=0.6)
     np.testing.assert_array_equal(v, [1.0, 1.0])
-    v = faceid.verified(d, [1, 2], [1, 2], [0, 1], [1, 1])  # query 2's only match is in its own camid
+    v = fm.verified(d, [1, 2], [1, 2], [0, 1], [1, 1], threshold=0.6)  # query 2's only match is in its own camid
     assert v[0] == 1.0 and np.isnan(v[1])
-    imp = faceid.verified(np.array([[0.3, 0.5], [0.55, 0.9]]), [1, 2], [1, 2], [0, 0], [1, 1], impostor=True)
+    imp = fm.verified(np.array([[0.3, 0.5], [0.55, 0.9]]), [1, 2], [1, 2], [0, 0], [1, 1], threshold=0.6,
+                      impostor=True)
     np.testing.assert_array_equal(imp, [1.0, 1.0])  # another person within 0.6 for both queries
-    row = faceid.leakage_row(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[0.1, 0.0], [0.5, 0.0]]),
-                             np.array([1, 2]), np.array([1, 2]), np.array([0, 0]), np.array([1, 1]), n_boot=0)
+    row = fm.leakage_row(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[0.1, 0.0], [0.5, 0.0]]),
+                         np.array([1, 2]), np.array([1, 2]), np.array([0, 0]), np.array([1, 1]), threshold=0.6,
+                         n_boot=0)
     # query 2 (at x=1) is nearest to its own face (0.5) but also 0.9 from person 1: identified, no false match
     assert row["verified"] == 1.0 and row["identified"] == 1.0 and row["false_match"] == 0.5
     a = np.random.default_rng(0).normal(size=(4, 3))
-    np.testing.assert_allclose(faceid.euclidean_distmat(a, a), np.linalg.norm(a[:, None] - a[None], axis=2),
+    np.testing.assert_allclose(ranking.euclidean_distmat(a, a), np.linalg.norm(a[:, None] - a[None], axis=2),
                                atol=1e-7)
 
 
@@ -86,7 +91,7 @@ def test_faceid_cli_mismatched_folders(folders, tmp_path, capsys):
 
 
 def test_stage_core_on_video_frames(data_dir):
-    """describe_frames + evaluate (what run_stage does per clip) on real frames, a grey-face version."""
+    """describe_frames + evaluate (what the stage does per clip) on real frames, a grey-face version."""
     face = embed.get("dlib_face_resnet")
     rows, orig, anon = [], [], []
     for sample, cam, frames, people in CLIPS[:2]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vidanon import data, scene
-from vidanon.params import ClipSpec, Params
+from vidanon import scene
+from vidanon.io import data
 
 GT = data.load_ground_truth()
 
@@ -43,8 +43,9 @@ def test_one_by_one_visits_get_six_pids(data_dir, weights_dir):
     """Every 10th frame of the whole clip (~10 s): every sizeable person gets a pid, six in all."""
     import pandas as pd
 
-    from vidanon import detect, video
-    from vidanon.params import DetectSection
+    from vidanon.models import detect
+    from vidanon.io import video
+    from vidanon.core.params import DetectSection
 
     det = detect.get_person_detector(DetectSection().person)
     rows = []
@@ -62,8 +63,9 @@ def test_one_by_one_visits_get_six_pids(data_dir, weights_dir):
 def test_rules_label_each_person_of_a_real_frame(data_dir, weights_dir, key, pids):
     import pandas as pd
 
-    from vidanon import detect, video
-    from vidanon.params import DetectSection
+    from vidanon.models import detect
+    from vidanon.io import video
+    from vidanon.core.params import DetectSection
 
     det = detect.get_person_detector(DetectSection().person)(video.read_frame(data.fetch(key), 10))
     det = det[det[:, 4] >= 0.5]

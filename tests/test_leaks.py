@@ -5,16 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vidanon import anonymize, data, detect, leaks, video
+from vidanon import anonymize
+from vidanon.metrics import leaks as lm
+from vidanon.stages import anonymize as leaks
+from vidanon.io import data
+from vidanon.models import detect
+from vidanon.io import video
 from vidanon.scene import Scene
 
 
 def test_fraction_inside_and_region():
     region = np.zeros((10, 10), bool)
     region[:, :5] = True
-    f = leaks.fraction_inside(np.array([[0, 0, 4, 4], [5, 0, 9, 4], [3, 0, 7, 4]]), region)
+    f = lm.fraction_inside(np.array([[0, 0, 4, 4], [5, 0, 9, 4], [3, 0, 7, 4]]), region)
     assert np.allclose(f, [1, 0, 0.5])
-    assert leaks.fraction_inside(np.zeros((0, 4)), region).shape == (0,)
+    assert lm.fraction_inside(np.zeros((0, 4)), region).shape == (0,)
     persons = pd.DataFrame([(0, 1, 2.0, 2.0, 4.0, 4.0, 0.9, "carried")],
                            columns=["frame", "track_id", "x1", "y1", "x2", "y2", "score", "source"])
     scene = Scene("s", 10, 10, 1, 10.0, persons=persons)
@@ -33,8 +38,8 @@ def test_independent_detector_counts_leaks(data_dir):
     scene = Scene("female", w, h, 4, 12.5, faces=faces)
     solid = anonymize.get("face-solid")
     with detect.get_face_detector("mediapipe-face") as mp:
-        orig = leaks.summarize(leaks.check_video(frames, mp, scene))
-        anon = leaks.summarize(leaks.check_video(((t, solid.apply(rgb, t, scene)) for t, rgb in frames), mp, scene))
+        orig = leaks.summarize_leaks(leaks.check_video(frames, mp, scene))
+        anon = leaks.summarize_leaks(leaks.check_video(((t, solid.apply(rgb, t, scene)) for t, rgb in frames), mp, scene))
         empty = leaks.check_video(frames, mp, Scene("female", w, h, 4, 12.5))
     assert orig["leaked_frames"] == 4 and orig["leak_rate"] == 1.0
     assert anon["leaked_frames"] == 0 and anon["face_frames"] == 0
@@ -51,6 +56,6 @@ def test_unchanged_counts_only_faces_the_method_left_as_they_were():
     per_frame = leaks.check_video(anonymized, lambda rgb: box, originals=original)
     assert per_frame["leaked"].tolist() == [1, 1, 1]
     assert per_frame["unchanged"].tolist() == [1, 0, 1]
-    s = leaks.summarize(per_frame)
+    s = leaks.summarize_leaks(per_frame)
     assert s["leaked_frames"] == 3 and s["unchanged_frames"] == 2
     assert "unchanged" not in leaks.check_video(anonymized, lambda rgb: box)

@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from vidanon import params
-from vidanon.errors import ParamsError
+from vidanon.core import params
+from vidanon.io import data
+from vidanon.core.errors import ParamsError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,8 +41,9 @@ def test_wrong_type_names_key(tmp_path, data_dir):
 
 def test_missing_clip_file_and_unknown_sample(tmp_path, data_dir):
     path = _write(tmp_path, "name: x\nclips:\n  - {id: a, path: nowhere/video.mp4}\n  - {id: b, sample: nope}\n")
+    params.load(path)  # the schema alone is fine; the files are checked where a run starts
     with pytest.raises(ParamsError) as e:
-        params.load(path)
+        data.load_params(path)
     msg = str(e.value)
     assert "clips.0.path" in msg and "nowhere/video.mp4" in msg
     assert "clips.1.sample" in msg and "'nope'" in msg
@@ -76,3 +78,11 @@ def test_section_hash_tracks_changes(data_dir):
     b.crops.stride += 1
     assert a.section_hash("crops") != b.section_hash("crops")
     assert a.section_hash("reid") == b.section_hash("reid")
+
+
+def test_cli_defaults_come_from_the_schema():
+    assert params.default("crops.max_per_track") == params.CropsSection().max_per_track
+    assert params.default("detect.face.threshold") == params.DetectSection().face.threshold
+    assert params.default("device") == "auto"
+    with pytest.raises(KeyError, match="nope"):
+        params.default("nope.x")

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from vidanon import perceptual
-from vidanon.errors import WeightsError
+from vidanon.models.embed import perceptual
+from vidanon.core.errors import WeightsError
 
 
 def _images(n=2, h=64, w=48, seed=0):

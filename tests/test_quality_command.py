@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from vidanon.cli import main
-from vidanon.video import VideoWriter
+from vidanon.io.video import VideoWriter
 
 
 def _write(path, frames, fps=10):

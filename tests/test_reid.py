@@ -1,5 +1,5 @@
 """The re-ID stage on real crops: torchreid equivalence on a real OSNet matrix, the protocols,
-the attackers, and run_stage writing its tables."""
+the attackers, and the stage writing its tables."""
 
 import warnings
 
@@ -8,8 +8,11 @@ import pandas as pd
 import pytest
 from reid_crops import head_pose_manifest, one_by_one_crops
 
-from vidanon import embed, reid
-from vidanon.metrics import ranking
+from vidanon.core.versions import camids_for
+from vidanon.metrics import attacks, ranking
+from vidanon.models import embed
+from vidanon.models.embed import embed_files
+from vidanon.stages import reid
 
 
 @pytest.mark.slow
@@ -41,7 +44,7 @@ def test_adaptive_attacker_undoes_a_learnable_distortion():
     o, a = norm(orig), norm(anon)
     cams = np.tile([0, 1], 40)
     naive = ranking.evaluate_rank(ranking.cosine_distmat(a, o), pids, pids, cams, cams)
-    adapted = reid.adapt_queries(a, pids, a, o, pids, alpha=0.01)
+    adapted = attacks.adapt_queries(a, pids, train_anon=a, train_orig=o, train_pids=pids, alpha=0.01)
     adaptive = ranking.evaluate_rank(ranking.cosine_distmat(adapted, o), pids, pids, cams, cams)
     assert adaptive.mAP > naive.mAP + 0.1
 
@@ -50,10 +53,10 @@ def test_strongest_attack_prefers_naive_on_ties_and_names_the_winner():
     rows = [dict(attacker="naive", direction="anonymized->original", rank1=0.4, mAP=0.3, note=""),
             dict(attacker="parrot", direction="anonymized->anonymized", rank1=0.4, mAP=0.3, note="p"),
             dict(attacker="learned", direction="anonymized->original", rank1=np.nan, mAP=np.nan, note="")]
-    best = reid.strongest(rows)
+    best = attacks.strongest(rows)
     assert best["attacker"] == "adaptive" and best["rank1"] == 0.4 and best["note"].endswith(": naive")
     rows[1]["mAP"] = 0.5
-    best = reid.strongest(rows)
+    best = attacks.strongest(rows)
     assert best["note"] == "strongest of naive/parrot/learned on these queries: parrot; p"
     assert best["direction"] == "anonymized->original"
 
@@ -90,10 +93,10 @@ def test_evaluate_manifest_tables(manifest):
 
 def test_protocol_camids():
     df = pd.DataFrame({"clip": ["a", "a", "b"], "camid": [1001, 1002, 2001]})
-    assert list(reid.camids_for(df, "cross-clip")) == [0, 0, 1]
-    assert list(reid.camids_for(df, "cross-segment")) == [1001, 1002, 2001]
+    assert list(camids_for(df, "cross-clip")) == [0, 0, 1]
+    assert list(camids_for(df, "cross-segment")) == [1001, 1002, 2001]
     with pytest.raises(ValueError, match="protocol"):
-        reid.camids_for(df, "same-frame")
+        camids_for(df, "same-frame")
 
 
 def test_manifest_errors():
@@ -104,9 +107,9 @@ def test_manifest_errors():
 
 
 @pytest.mark.slow
-def test_run_stage_writes_tables(tmp_path, manifest):
-    from vidanon.outputs import Context
-    from vidanon.params import load
+def test_stage_writes_tables(tmp_path, manifest):
+    from vidanon.core.context import Context
+    from vidanon.core.params import load
 
     (tmp_path / "p.yaml").write_text("name: t\nclips: [{id: female, sample: female}]\n"
                                      "reid: {embedders: [hsv_histogram], bootstrap: 20, protocols: [cross-clip]}\n")
@@ -115,7 +118,7 @@ def test_run_stage_writes_tables(tmp_path, manifest):
     crops_dir.mkdir(parents=True)
     rel = manifest.assign(path=[str(__import__("os").path.relpath(p, crops_dir)) for p in manifest.path])
     rel.to_parquet(crops_dir / "manifest.parquet")
-    summary = reid.run_stage(ctx)
+    summary = reid.run(ctx)["reid_summary"]
     assert set(summary.method) == {"original", "hide-head"}
     for t in ("reid_summary", "reid_per_identity", "reid_ranked"):
         assert (ctx.figures / "tables" / f"{t}.csv").is_file()
@@ -139,12 +142,12 @@ def test_feature_cache_embeds_only_new_crops(tmp_path):
         paths.append(tmp_path / f"c{i}.png")
         cv2.imwrite(str(paths[-1]), np.full((8, 4, 3), 40 * i, np.uint8))
     cache = tmp_path / "features"
-    first = reid.embed_paths(Counting(), paths[:3], cache_dir=cache)
+    first = embed_files(Counting(), paths[:3], cache_dir=cache)
     files = list(cache.glob("counting-*.npz"))
     assert Counting.seen == 3 and len(files) == 1
-    again = reid.embed_paths(Counting(), paths, cache_dir=cache)
+    again = embed_files(Counting(), paths, cache_dir=cache)
     assert Counting.seen == 4  # only the new crop
     np.testing.assert_array_equal(again[:3], first)
-    np.testing.assert_array_equal(again, reid.embed_paths(Counting(), paths))
+    np.testing.assert_array_equal(again, embed_files(Counting(), paths))
     files[0].write_bytes(b"broken")
-    np.testing.assert_array_equal(reid.embed_paths(Counting(), paths, cache_dir=cache), again)
+    np.testing.assert_array_equal(embed_files(Counting(), paths, cache_dir=cache), again)

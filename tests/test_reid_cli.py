@@ -7,7 +7,7 @@ import pytest
 from reid_crops import one_by_one_crops
 
 from vidanon.cli import main
-from vidanon.crops import market_name
+from vidanon.io.crops import market_name
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vidanon import plots
+from vidanon.figures import style as plots
+from vidanon.metrics.pareto import pareto_front
 from vidanon.metrics import ranking
 from vidanon.report import fingerprints, site, summary, tables, tradeoff
 
@@ -92,7 +93,7 @@ def test_pareto_front_known_points():
 
 
 def pareto_list(x, y):
-    return tradeoff.pareto_front(x, y).tolist()
+    return pareto_front(x, y).tolist()
 
 
 def test_pareto_front_ties_and_single():
@@ -100,7 +101,7 @@ def test_pareto_front_ties_and_single():
     assert pareto_list([1], [1]) == [0]
     assert pareto_list([], []) == []
     with pytest.raises(ValueError, match="same length"):
-        tradeoff.pareto_front([1, 2], [1])
+        pareto_front([1, 2], [1])
 
 
 # --- summary -------------------------------------------------------------------------------------------
@@ -240,7 +241,7 @@ def test_tradeoff_needs_rank1_and_utility():
 
 @pytest.fixture
 def ctx(tmp_path, monkeypatch):
-    from vidanon.outputs import Context
+    from vidanon.core.context import Context
 
     (tmp_path / "params").mkdir()
     (tmp_path / "params" / "rep.yaml").write_text(
@@ -319,7 +320,7 @@ def test_external_urls():
 
 
 def offline_notebook(title: str = "demo"):
-    """A notebook node whose outputs are what vidanon.plots' renderer emits for one plotly figure."""
+    """A notebook node whose outputs are what vidanon.figures.style' renderer emits for one plotly figure."""
     import nbformat
     import plotly.graph_objects as go
 

@@ -71,7 +71,7 @@ def test_failure_names_notebook_cell_and_error_and_keeps_earlier_outputs(project
 def test_invalid_params_start_nothing(project):
     bad = project / "params" / "bad.yaml"
     bad.write_text("name: bad\nclips: [{id: a, sample: female}]\nbogus: 1\n")
-    from vidanon.errors import ParamsError
+    from vidanon.core.errors import ParamsError
 
     with pytest.raises(ParamsError, match="bogus"):
         runner.run(bad, root=project)

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vidanon import data, scene
-from vidanon.params import ClipSpec, Params
-from vidanon.video import VideoWriter
+from vidanon import scene
+from vidanon.io import data
+from vidanon.core.params import ClipSpec, Params
+from vidanon.io.video import VideoWriter
 
 
 @pytest.fixture(scope="module")

@@ -106,7 +106,7 @@ def test_synthetic_site_in_chromium(chromium, tmp_path):
     import nbformat
 
     from test_report import offline_notebook, synthetic_tables
-    from vidanon.outputs import Context
+    from vidanon.core.context import Context
     from vidanon.report import build_index_html, run_stage, site
 
     (tmp_path / "params").mkdir()

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vidanon.smoothing import one_euro, smooth_keypoints
+from vidanon.anonymize.smoothing import one_euro, smooth_keypoints
 
 
 def reference(xs, ts, min_cutoff, beta, d_cutoff):

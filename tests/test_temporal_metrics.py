@@ -47,7 +47,7 @@ def test_region_restriction_and_empty():
     f0, f1, fw, bw = _moving()
     valid = tm.non_occluded(fw, bw)
     region = np.zeros(valid.shape, bool)
-    assert np.isnan(tm.warping_error(f0, f1, fw, valid, region))
+    assert np.isnan(tm.warping_error(f0, f1, fw, valid, region=region))
 
 
 def test_tlp():

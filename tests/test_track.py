@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vidanon import data, detect, video
-from vidanon.params import DetectSection
-from vidanon.track import Tracker, fill_gaps
+from vidanon.io import data
+from vidanon.models import detect
+from vidanon.io import video
+from vidanon.core.params import DetectSection
+from vidanon.models.track import Tracker, fill_gaps
 
 
 def test_tracker_keeps_one_id_per_person(data_dir, weights_dir):

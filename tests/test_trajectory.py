@@ -5,7 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vidanon import trajectory
+from vidanon.figures.drift import trajectory_figure
+from vidanon.metrics.drift import pca_fit
+from vidanon.stages.drift import project
 
 
 def _emb(seed=0, n=6, d=16):
@@ -23,7 +25,7 @@ def _emb(seed=0, n=6, d=16):
 def test_pca_matches_covariance_eigenvectors():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(50, 5)) * [5, 3, 1, 0.5, 0.1]
-    mean, comps, ratio = trajectory.pca_fit(x)
+    mean, comps, ratio = pca_fit(x)
     w, v = np.linalg.eigh(np.cov(x.T))
     ref = v[:, ::-1][:, :2].T
     assert np.allclose(np.abs((comps * ref).sum(1)), 1, atol=1e-8)
@@ -33,7 +35,7 @@ def test_pca_matches_covariance_eigenvectors():
 
 def test_projection_is_fitted_on_originals():
     emb = _emb()
-    pts, info = trajectory.project(emb)
+    pts, info = project(emb)
     assert "originals" in info["projection"]
     orig = pts[pts["method"] == "original"]
     assert abs(orig["x"].mean()) < 1e-9 and abs(orig["y"].mean()) < 1e-9  # centred on the originals
@@ -41,8 +43,8 @@ def test_projection_is_fitted_on_originals():
 
 
 def test_figure_traces_and_hover_frames():
-    pts, info = trajectory.project(_emb())
-    fig = trajectory.figure(pts, info)
+    pts, info = project(_emb())
+    fig = trajectory_figure(pts, info)
     assert len(fig.data) == 4  # 2 tracks x 2 methods
     tr = fig.data[0]
     assert "frame" in tr.hovertemplate
@@ -51,7 +53,7 @@ def test_figure_traces_and_hover_frames():
 
 
 def test_tsne_option_and_bad_projection():
-    pts, info = trajectory.project(_emb(), "tsne")
+    pts, info = project(_emb(), "tsne")
     assert np.isfinite(pts[["x", "y"]].to_numpy()).all() and info["explained"] is None
     with pytest.raises(Exception, match="pca"):
-        trajectory.project(_emb(), "umap")
+        project(_emb(), "umap")

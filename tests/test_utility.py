@@ -1,4 +1,4 @@
-"""vidanon.utility's bookkeeping on a hand-made scene. The 'models' here are test doubles (a pose
+"""The action stage's (06) bookkeeping on a hand-made scene. The 'models' here are test doubles (a pose
 model that returns the reference keypoints, one that finds nothing, a detector that returns fixed
 boxes): the test checks the tables and the utility number, not any model."""
 
@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vidanon import utility
+from vidanon.figures.action import figure_joints
+from vidanon.stages import action as utility
 from vidanon.scene import Scene
 
 T = 6
@@ -54,10 +55,10 @@ def test_identity_is_perfect_and_nothing_found_is_zero():
         return detected[next(frame_of)]
 
     clip = SimpleNamespace(id="c")
-    inst, joints, dets, traj, ex = utility.evaluate_clip(clip, scene, _frames(), "original", same_pose, same_boxes,
-                                                        example_frame=2)
-    inst2, joints2, dets2, traj2, _ = utility.evaluate_clip(clip, scene, _frames(), "body-solid", no_pose,
-                                                           lambda rgb: np.zeros((0, 5)))
+    inst, joints, dets, traj, ex = utility.evaluate_clip(clip, scene, _frames(), "original", pose_model=same_pose,
+                                                        person_detector=same_boxes, example_frame=2)
+    inst2, joints2, dets2, traj2, _ = utility.evaluate_clip(clip, scene, _frames(), "body-solid", pose_model=no_pose,
+                                                           person_detector=lambda rgb: np.zeros((0, 5)))
     assert len(inst) == len(inst2) == 2 * T and len(ex) == 2
     pose = pd.DataFrame(inst + inst2)
     assert np.allclose(pose[pose.method == "original"][["oks", "pck@0.05", "pck@0.1", "vis_agreement"]], 1.0)
@@ -84,7 +85,7 @@ def test_identity_is_perfect_and_nothing_found_is_zero():
 def test_thesis_params_validate_and_turn_action_on():
     from pathlib import Path
 
-    from vidanon import params
+    from vidanon.core import params
 
     p = params.load(Path(__file__).resolve().parents[1] / "params" / "thesis.yaml")
     a = p.utility.action
@@ -96,8 +97,8 @@ def test_thesis_params_validate_and_turn_action_on():
 def test_a_clip_without_persons_gives_empty_valid_tables():
     empty = Scene("e", 64, 48, 3, 10.0)
     inst, joints, dets, traj, ex = utility.evaluate_clip(
-        SimpleNamespace(id="e"), empty, _frames(3), "m", lambda rgb, b: np.zeros((len(b), 33, 3)),
-        lambda rgb: np.zeros((0, 5)))
+        SimpleNamespace(id="e"), empty, _frames(3), "m", pose_model=lambda rgb, b: np.zeros((len(b), 33, 3)),
+        person_detector=lambda rgb: np.zeros((0, 5)))
     assert (inst, joints, traj, ex) == ([], [], {}, []) and len(dets) == 3
     pose = pd.DataFrame(inst, columns=["clip", "method", "frame", "track_id", "box_size", "found", "oks",
                                        "vis_agreement", "pck@0.05", "pck@0.1"])
@@ -105,7 +106,7 @@ def test_a_clip_without_persons_gives_empty_valid_tables():
                                 pd.DataFrame(dets), (0.05, 0.1), n_boot=10)
     assert len(summary) == 1 and np.isnan(summary["oks"][0]) and np.isnan(summary["person_recall"][0])
     assert utility.utility_score(pose).empty
-    assert utility.figure_joints(utility.joint_table([joints], ["m"], 0.1)) is None
+    assert figure_joints(utility.joint_table([joints], ["m"], 0.1)) is None
 
 
 def test_stride_and_motion_per_frame():

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from vidanon import data, video
-from vidanon.errors import DataError
+from vidanon.io import data
+from vidanon.io import video
+from vidanon.core.errors import DataError
 
 
 def test_probe_gif_and_mp4(data_dir):

@@ -1,7 +1,7 @@
 import pytest
 
-from vidanon import weights
-from vidanon.errors import WeightsError
+from vidanon.io import weights
+from vidanon.core.errors import WeightsError
 
 
 def test_registry_matches_shared_sha256sums(weights_dir):

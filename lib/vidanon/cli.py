@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 import sys
 
-from vidanon.errors import VidanonError
+from vidanon.core.errors import VidanonError
 
 
 def _commands():

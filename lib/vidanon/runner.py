@@ -23,9 +23,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidanon import params as params_mod
-from vidanon.errors import VidanonError
-from vidanon.outputs import atomic_path, write_text
+from vidanon.core import params as params_mod
+from vidanon.core.errors import VidanonError
+from vidanon.io import data
+from vidanon.core.atomic import atomic_path, write_text
 
 log = logging.getLogger("vidanon.runner")
 
@@ -124,7 +125,7 @@ def run(params_path: str | Path, only: list[str] | None = None, force: bool = Fa
     """
     root = root or project_root()
     params_path = Path(params_path).resolve()
-    params = params_mod.load(params_path)  # validation before any work
+    params = data.load_params(params_path)  # validation before any work, the files it names included
     _check_inputs(params)
     figures = params.figures_dir(root)
     stamps = params.work_dir(root) / "stamps"
@@ -157,7 +158,7 @@ def run(params_path: str | Path, only: list[str] | None = None, force: bool = Fa
         results.append(StageResult(stage, "ran", dt, out_nb, html))
     _write_run_record(params, root, results, time.perf_counter() - t_run)
     if figures.is_dir():  # the shared site, now that every render exists
-        from vidanon.outputs import Context
+        from vidanon.core.context import Context
         from vidanon.report import build_index_html
 
         build_index_html(Context(params, root, "07_report"))
@@ -166,8 +167,6 @@ def run(params_path: str | Path, only: list[str] | None = None, force: bool = Fa
 
 def _check_inputs(params: params_mod.Params) -> None:
     """Every clip must be available (downloaded and hash-checked) before the first notebook starts."""
-    from vidanon import data
-
     for clip in params.clips:
         data.clip_path(clip)
 

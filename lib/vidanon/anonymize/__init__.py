@@ -4,19 +4,19 @@
 ``apply(rgb, t, scene) -> rgb`` (pixels outside its regions bit-identical) and
 ``regions(t, scene, shape) -> bool mask``; some have ``prepare(frames, scene)`` (a first pass
 over the clip, e.g. the avatar's background). ``run_clip`` streams a clip through one into an
-atomic H.264 MP4; ``run_stage`` does every clip x (original + params' methods) with caching.
+atomic H.264 MP4. The methods know nothing of evaluation: ``vidanon.stages.anonymize`` runs
+every clip x version of a study and checks for leaked faces.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
-from vidanon.errors import VidanonError
+from vidanon.core.errors import VidanonError
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def _defaults(cls) -> dict[str, Any]:
 
 def resolved_options(method: str, options: dict[str, Any]) -> dict[str, Any]:
     """Every option of a method with its value (defaults filled in): what its output depends on,
-    so that a changed default also invalidates run_stage's cache; a class's ``VERSION`` (bumped when
+    so that a changed default also invalidates the anonymize stage's cache; a class's ``VERSION`` (bumped when
     its drawing changes without a new option) is recorded too."""
     cls, fixed = _class_of(_check(method))
     version = {"_version": cls.VERSION} if hasattr(cls, "VERSION") else {}
@@ -110,20 +110,27 @@ def method_options(section, spec) -> dict[str, Any]:
     return {**shared, **dict(spec.options)}
 
 
+def for_params(params) -> dict[str, Any]:
+    """``{method name: anonymizer}`` of every method of ``params.anonymize`` (their ``.regions(t,
+    scene, shape)`` say what each one changes)."""
+    sec = params.anonymize
+    return {m.name: get(m.method, **method_options(sec, m)) for m in sec.methods}
+
+
 # --- video in, video out --------------------------------------------------------------------
 
-def run_clip(clip, scene, method, out_path, keep_audio: bool = True, overwrite: bool = True,
+def run_clip(clip, scene, method, out_path, *, keep_audio: bool = True, overwrite: bool = True,
              frames_dir: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
     """Stream ``clip`` (a data.Clip) through ``method`` (an anonymizer or a key) into an H.264 MP4.
 
-    The file appears at ``out_path`` only when complete (vidanon.video.VideoWriter); it holds exactly
+    The file appears at ``out_path`` only when complete (vidanon.io.video.VideoWriter); it holds exactly
     the clip's frames at its fps, plus the source's audio when ``keep_audio`` and the clip is the whole
     file. ``frames_dir``: also write each frame as ``{t:06d}.png`` there. Returns ``frames``,
     ``seconds`` (wall time, prepare pass included) and ``fps`` (frames per second of processing).
     """
     from tqdm.auto import tqdm
 
-    from vidanon.video import VideoWriter
+    from vidanon.io.video import VideoWriter
 
     anon = get(method) if isinstance(method, str) else method
     whole = clip.start == 0
@@ -152,72 +159,10 @@ def run_clip(clip, scene, method, out_path, keep_audio: bool = True, overwrite: 
 def _write_image(path: Path, rgb) -> None:
     import cv2
 
-    from vidanon.outputs import atomic_path
+    from vidanon.core.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         ok, buf = cv2.imencode(path.suffix, rgb[:, :, ::-1])
         if not ok:
             raise VidanonError(f"{path}: could not encode the frame")
         tmp.write_bytes(buf.tobytes())
-
-
-def output_path(ctx, method_name: str, clip_id: str) -> Path:
-    """Where run_stage writes a method's video of a clip."""
-    return ctx.work / "anonymized" / method_name / f"{clip_id}.mp4"
-
-
-def run_stage(ctx, methods: list | None = None, scenes: list | None = None):
-    """Every clip x (original + ``ctx.params.anonymize.methods``): anonymized videos under
-    ``work/<run>/anonymized/<method>/<clip>.mp4``, skipped ("cached") when the video exists, is newer
-    than the scene cache, and its side-car JSON records the same method, options and scene key.
-    Returns one row per (clip, method):
-    ``clip, method, key, frames, seconds, fps, cached, path``. ``scenes``: the ``[(Clip, Scene)]`` of
-    ``vidanon.scene.analyze_all(ctx)`` when the caller already has them.
-    """
-    import pandas as pd
-
-    from vidanon import scene as scene_mod
-    from vidanon.params import MethodSpec
-
-    sec = ctx.params.anonymize
-    specs = [MethodSpec(name="original", method="original")] + list(methods or sec.methods)
-    for spec in specs:  # fail on a bad method before any work
-        get(spec.method, **method_options(sec, spec))
-    rows = []
-    for clip, scene in (scenes if scenes is not None else scene_mod.analyze_all(ctx)):
-        skey = scene_mod.cache_key(clip, ctx.params)
-        for spec in specs:
-            opts = method_options(sec, spec)
-            out = output_path(ctx, spec.name, clip.id)
-            meta = {"method": spec.method, "options": resolved_options(spec.method, opts), "scene": skey,
-                    "frames": clip.n_frames,
-                    "keep_audio": sec.keep_audio}
-            side = out.with_suffix(".json")
-            row = {"clip": clip.id, "method": spec.name, "key": spec.method, "path": str(out)}
-            scene_file = scene_mod._cache_paths(ctx.work / "scenes", clip.id, skey)["meta"]
-            if _cached(out, side, meta, scene_file):
-                log.info("%s / %s: cached", spec.name, clip.id)
-                prev = json.loads(side.read_text())
-                rows.append({**row, **prev.get("stats", {}), "cached": True})
-                continue
-            stats = run_clip(clip, scene, get(spec.method, **opts), out, keep_audio=sec.keep_audio)
-            from vidanon.outputs import write_text
-
-            write_text(side, json.dumps({**meta, "stats": stats}, sort_keys=True, default=str))
-            rows.append({**row, **stats, "cached": False})
-    return pd.DataFrame(rows, columns=["clip", "method", "key", "frames", "seconds", "fps", "cached", "path"])
-
-
-def _cached(out: Path, side: Path, meta: dict, scene_file: Path) -> bool:
-    """The video exists, is not older than the scene cache, and was made from the same method,
-    options and scene (its side-car JSON)."""
-    if not (out.is_file() and side.is_file()):
-        return False
-    if scene_file.is_file() and out.stat().st_mtime < scene_file.stat().st_mtime:
-        return False
-    try:
-        prev = json.loads(side.read_text())
-    except (OSError, ValueError):
-        return False
-    prev.pop("stats", None)
-    return json.loads(json.dumps(meta, sort_keys=True, default=str)) == prev

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from vidanon.anonymize.regions import blend, feather_alpha, grow, person_targets
-from vidanon.smoothing import smooth_keypoints
+from vidanon.anonymize.smoothing import smooth_keypoints
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,9 @@ class Avatar:
     """
 
     name = "avatar"
-    VERSION = 2  # bump when the drawing changes: run_stage's cache compares it (resolved_options)
+    VERSION = 2  # bump when the drawing changes: the anonymize stage's cache key holds it (resolved_options)
 
-    def __init__(self, dilation: int = 10, feather: int = 3,
+    def __init__(self, *, dilation: int = 10, feather: int = 3,
                  color: tuple[int, int, int] = SKIN, cloth_color: tuple[int, int, int] = CLOTH,
                  min_visibility: float = 0.5, min_cutoff: float = 1.0, beta: float = 0.05,
                  static_threshold: float = 8.0, median_frames: int = 30, hold: int = 5, region: str = "mask"):
@@ -87,15 +88,16 @@ class Avatar:
 
     def _person_mask(self, t, scene, shape, extra: int = 0) -> np.ndarray:
         m = np.zeros(shape[:2], bool)
-        for tg in person_targets(t, scene, shape, self.dilation + extra, self.feather + 1, self.region == "mask"):
+        for tg in person_targets(t, scene, shape, dilation=self.dilation + extra, margin=self.feather + 1,
+                                 use_mask=self.region == "mask"):
             m[tg.y0:tg.y1, tg.x0:tg.x1] |= tg.mask
         return m
 
     def _keypoints(self, scene) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """Smoothed keypoints per track: (frames (F,), xyv (F, 33, 3)); computed once per scene."""
         if self._kp_scene is not scene:
-            kp = smooth_keypoints(scene.keypoints, scene.fps or 25.0, self.min_cutoff, self.beta,
-                                  self.min_visibility)
+            kp = smooth_keypoints(scene.keypoints, scene.fps or 25.0, min_cutoff=self.min_cutoff, beta=self.beta,
+                                  min_visibility=self.min_visibility)
             self._kp = {}
             for tid, g in kp.groupby("track_id"):
                 frames = np.unique(g["frame"].to_numpy().astype(int))
@@ -129,7 +131,7 @@ class Avatar:
         for row in rows:
             pose = self._pose_at(scene, int(row.track_id), t)
             if pose is not None:
-                draw_figure(colour, layer, pose, row.y2 - row.y1, self.min_visibility, bottom=row.y2,
+                draw_figure(colour, layer, pose, row.y2 - row.y1, min_visibility=self.min_visibility, bottom=row.y2,
                             width=row.x2 - row.x1,
                             colour=self.color, cloth=self.cloth_color)
         if layer.any():  # soft rim darkening: the parts read as rounded
@@ -202,7 +204,169 @@ def figure_scale(xy: np.ndarray, vis: np.ndarray, height: float, width: float | 
     return max(u, 4.0)
 
 
-def draw_figure(canvas: np.ndarray, alpha: np.ndarray, pose: np.ndarray, height: float,
+class _Pen:
+    """What draws one mannequin: the canvas and its coverage, the figure's unit ``u`` (pixels), the
+    outline width and the skin colour. Coordinates go to OpenCV with 4 fractional bits (smooth
+    sub-pixel motion)."""
+
+    def __init__(self, canvas: np.ndarray, alpha: np.ndarray, u: float, skin: np.ndarray):
+        self.canvas, self.alpha, self.u, self.skin = canvas, alpha, u, skin
+        self.edge = max(1.0, 0.03 * u)
+
+    @staticmethod
+    def p(v) -> np.ndarray:
+        return np.round(np.asarray(v, np.float64) * 16).astype(np.int32)
+
+    def col(self, f: float, tone=None) -> tuple[int, ...]:
+        return tuple(int(c) for c in np.clip((self.skin if tone is None else tone) * f, 0, 255))
+
+    def capsule(self, a, b, radii, shade, *, tone=None) -> None:
+        """A tapered capsule from a to b (``radii`` at a and at b, pixels), outlined."""
+        ra, rb = radii
+        for grow_, f in ((self.edge, shade * EDGE_SHADE), (0.0, shade)):
+            self._fill_capsule(a, b, (ra + grow_, rb + grow_), self.col(f, tone))
+
+    def _fill_capsule(self, a, b, radii, colour) -> None:
+        """Filled tapered capsule (convex hull of two discs) on the canvas and its coverage."""
+        ra, rb = radii
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        d = b - a
+        n = np.array([-d[1], d[0]]) / (np.linalg.norm(d) + 1e-9)
+        quad = self.p(np.array([a + n * ra, b + n * rb, b - n * rb, a - n * ra])).reshape(-1, 1, 2)
+        for img, c in ((self.canvas, colour), (self.alpha, 255)):
+            cv2.fillConvexPoly(img, quad, c, cv2.LINE_AA, 4)
+            cv2.circle(img, tuple(self.p(a)), int(ra * 16), c, -1, cv2.LINE_AA, 4)
+            cv2.circle(img, tuple(self.p(b)), int(rb * 16), c, -1, cv2.LINE_AA, 4)
+
+    def poly(self, pts, shade, tone=None) -> None:
+        pts = self.p(np.asarray(pts)).reshape(-1, 1, 2)
+        width_ = max(1, int(2 * self.edge))
+        cv2.polylines(self.canvas, [pts], True, self.col(shade * EDGE_SHADE, tone), width_, cv2.LINE_AA, 4)
+        cv2.polylines(self.alpha, [pts], True, 255, width_, cv2.LINE_AA, 4)
+        cv2.fillPoly(self.canvas, [pts], self.col(shade, tone), cv2.LINE_AA, 4)
+        cv2.fillPoly(self.alpha, [pts], 255, cv2.LINE_AA, 4)
+
+    def ellipse(self, centre, axes, angle, colour, *, coverage: bool = False) -> None:
+        cv2.ellipse(self.canvas, tuple(self.p(centre)), tuple(self.p(axes)), angle, 0, 360, colour, -1,
+                    cv2.LINE_AA, 4)
+        if coverage:
+            cv2.ellipse(self.alpha, tuple(self.p(centre)), tuple(self.p(axes)), angle, 0, 360, 255, -1,
+                        cv2.LINE_AA, 4)
+
+
+@dataclass
+class _Body:
+    """One person's keypoints as the drawing needs them: positions (33, 2) in pixels, which are seen,
+    the box's lower edge (pixel row, or None) and the clothes' colours (RGB, float)."""
+
+    xy: np.ndarray
+    vis: np.ndarray
+    bottom: float | None
+    shirt: np.ndarray
+    pants: np.ndarray
+    shoe: np.ndarray
+
+
+def _draw_limbs(pen: _Pen, body: _Body, *, right: bool, shade: float, chain) -> None:
+    """One arm or leg (``chain``: ARM or LEG) of one side, with its hand or foot."""
+    xy, vis, u = body.xy, body.vis, pen.u
+    tones = [body.shirt, None] if chain is ARM else [body.pants, body.pants]
+    for (a, b, ra, rb), tone in zip(chain, tones):
+        a, b = _side(a, right), _side(b, right)
+        if vis[a] and vis[b]:
+            pen.capsule(xy[a], xy[b], (ra * u, rb * u), shade, tone=tone)
+        elif vis[a] and body.bottom is not None and xy[a][1] + 0.9 * u > body.bottom:
+            # the limb leaves the frame: hang it straight down out of view
+            pen.capsule(xy[a], xy[a] + np.array([0.0, 1.2 * u]), (ra * u, rb * u), shade, tone=tone)
+    a, b = _side(chain[-1][1], right), _side(chain[-1][0], right)
+    tip = {15: (17, 19, 21), 27: (31,)}[chain[-1][1]]
+    tips = [_side(j, right) for j in tip if vis[_side(j, right)]]
+    if vis[a] and vis[b] and tips:  # hand / foot: towards the finger or toe keypoints
+        end = xy[tips].mean(0)
+        if chain is ARM:
+            end = xy[a] + (end - xy[a]) * 1.3
+            pen.capsule(xy[a], end, (0.075 * u, 0.06 * u), shade)
+        else:
+            pen.capsule(xy[a], end, (0.08 * u, 0.06 * u), shade, tone=body.shoe)
+
+
+def _head_geometry(body: _Body, u: float):
+    """Centre (pixels, or None), rotation (degrees, with the eye line) and half width of the head,
+    centred on the ears / eyes / nose; above the shoulders when the face is turned away."""
+    xy, vis = body.xy, body.vis
+    shoulders = bool(vis[11] and vis[12])
+    neck_base = xy[[11, 12]].mean(0) if shoulders else None
+    head = [j for j in (7, 8, 2, 5, 0) if vis[j]]
+    centre, angle, a_ax = None, 0.0, 0.22 * u
+    if head:
+        centre = xy[[j for j in head if j in (7, 8)] or head].mean(0)
+        if vis[7] and vis[8]:
+            a_ax = max(a_ax, 0.6 * float(np.linalg.norm(xy[7] - xy[8])))
+        if shoulders and vis[0]:  # nose to shoulder line is about one head height
+            a_ax = max(a_ax, 0.32 * float(np.linalg.norm(xy[0] - neck_base)))
+        if vis[2] and vis[5]:
+            d = xy[2] - xy[5]
+            angle = float(np.degrees(np.arctan2(d[1], d[0])))
+            if abs(angle) > 90:
+                angle -= 180 * np.sign(angle)
+    elif shoulders:  # head turned away or hidden: above the shoulders' midpoint
+        centre = neck_base - np.array([0.0, 0.65 * u])
+    return centre, angle, a_ax
+
+
+def _draw_torso(pen: _Pen, body: _Body, head_centre) -> None:
+    """Shoulders to hips (or to the box's lower edge), and the neck that joins the head."""
+    xy, vis, u = body.xy, body.vis, pen.u
+    if not (vis[11] and vis[12]):
+        return
+    neck_base = xy[[11, 12]].mean(0)
+    s = xy[12] - xy[11]
+    out = s / (np.linalg.norm(s) + 1e-9) * 0.12 * u
+    top = [xy[11] - out, xy[11] * 0.75 + xy[12] * 0.25, xy[11] * 0.25 + xy[12] * 0.75, xy[12] + out]
+    lift = np.array([out[1], -out[0]]) * (2.5 if out[0] >= 0 else -2.5)  # towards the head
+    top[1], top[2] = top[1] + lift, top[2] + lift  # the trapezius slopes up to the neck
+    if vis[23] and vis[24]:
+        h = xy[24] - xy[23]
+        hout = h / (np.linalg.norm(h) + 1e-9) * 0.1 * u
+        pen.poly(top + [xy[24] + hout, xy[23] - hout], 0.95, body.shirt)
+    elif body.bottom is not None:
+        pen.poly(top + [(top[3][0], body.bottom + u), (top[0][0], body.bottom + u)], 0.95, body.shirt)
+    if head_centre is not None:  # the neck joins head and shoulders
+        pen.capsule(neck_base, neck_base + (head_centre - neck_base) * 0.8, (0.16 * u, 0.15 * u), 0.9)
+
+
+def _draw_head(pen: _Pen, body: _Body, *, centre, angle: float, a_ax: float, hair) -> None:
+    """The elliptic head with a cap of ``hair`` and a schematic generic face; hair only when the
+    person is seen from behind (their left shoulder on the image's left)."""
+    xy, vis, u = body.xy, body.vis, pen.u
+    b_ax = 1.3 * a_ax
+    pen.ellipse(centre, (a_ax + pen.edge, b_ax + pen.edge), angle, pen.col(EDGE_SHADE), coverage=True)
+    up = np.array([np.sin(np.radians(angle)), -np.cos(np.radians(angle))])
+    hair_c = None if hair is None else np.array(hair, np.float64)
+    back = bool(vis[11] and vis[12]) and xy[11][0] < xy[12][0] - 0.2 * u
+    if hair is not None and back:
+        pen.ellipse(centre, (a_ax, b_ax), angle, pen.col(1.0, hair_c))
+        return
+    if hair is not None:  # a short generic cap of hair: the head-and-shoulders outline of a person
+        pen.ellipse(centre, (a_ax, b_ax), angle, pen.col(1.0, hair_c))
+        face_c, face_ax = centre - up * 0.1 * b_ax, (0.92 * a_ax, 0.9 * b_ax)
+    else:
+        face_c, face_ax = centre, (a_ax, b_ax)
+    pen.ellipse(face_c, face_ax, angle, pen.col(1.05))
+    # schematic generic face where the eyes are seen: dark dots and a mouth line
+    p, feature = pen.p, pen.col(0.45)
+    r_eye = max(1.0, 0.035 * u)
+    for j in (2, 5):
+        if vis[0] and np.isfinite(xy[j]).all():
+            cv2.circle(pen.canvas, tuple(p(xy[j])), int(r_eye * 16), feature, -1, cv2.LINE_AA, 4)
+    if vis[0]:  # nose
+        cv2.circle(pen.canvas, tuple(p(xy[0])), int(0.6 * r_eye * 16), pen.col(0.75), -1, cv2.LINE_AA, 4)
+    if vis[0] and np.isfinite(xy[[9, 10]]).all():
+        cv2.line(pen.canvas, tuple(p(xy[9])), tuple(p(xy[10])), feature, max(1, int(0.6 * r_eye)),
+                 cv2.LINE_AA, 4)
+
+
+def draw_figure(canvas: np.ndarray, alpha: np.ndarray, pose: np.ndarray, height: float, *,
                 min_visibility: float = 0.5, bottom: float | None = None, width: float | None = None,
                 colour: tuple[int, int, int] = SKIN, cloth: tuple[int, int, int] = CLOTH,
                 hair: tuple[int, int, int] | None = HAIR) -> None:
@@ -221,136 +385,17 @@ def draw_figure(canvas: np.ndarray, alpha: np.ndarray, pose: np.ndarray, height:
     """
     vis = pose[:, 2] >= min_visibility
     xy = pose[:, :2].astype(np.float64)
-    u = figure_scale(xy, vis, height, width)
-    base = np.array(colour, np.float64)
-    edge = max(1.0, 0.03 * u)
-
-    def p(v) -> np.ndarray:  # 4 fractional bits: smooth sub-pixel motion
-        return np.round(np.asarray(v, np.float64) * 16).astype(np.int32)
-
-    skin, shirt, pants = base, np.array(cloth, np.float64), np.array(cloth, np.float64) * 0.75
-
-    def col(f: float, tone=None) -> tuple[int, ...]:
-        return tuple(int(c) for c in np.clip((skin if tone is None else tone) * f, 0, 255))
-
-    def capsule(a, b, ra, rb, shade, tone=None):
-        """A tapered capsule from a (radius ra) to b (radius rb), outlined."""
-        for grow_, f in ((edge, shade * EDGE_SHADE), (0.0, shade)):
-            _capsule(canvas, alpha, a, b, ra + grow_, rb + grow_, col(f, tone), p)
-
-    def poly(pts, shade, tone=None):
-        pts = p(np.asarray(pts)).reshape(-1, 1, 2)
-        width_ = max(1, int(2 * edge))
-        cv2.polylines(canvas, [pts], True, col(shade * EDGE_SHADE, tone), width_, cv2.LINE_AA, 4)
-        cv2.polylines(alpha, [pts], True, 255, width_, cv2.LINE_AA, 4)
-        cv2.fillPoly(canvas, [pts], col(shade, tone), cv2.LINE_AA, 4)
-        cv2.fillPoly(alpha, [pts], 255, cv2.LINE_AA, 4)
-
-    shoe = np.array(cloth, np.float64) * 0.45
-    hair_c = None if hair is None else np.array(hair, np.float64)
-    sides = [False, True]  # left, right
-    side_vis = [pose[[_side(j, r) for j in (11, 13, 15, 23, 25, 27)], 2].mean() for r in sides]
+    pen = _Pen(canvas, alpha, figure_scale(xy, vis, height, width), np.array(colour, np.float64))
+    shirt = np.array(cloth, np.float64)
+    body = _Body(xy, vis, bottom, shirt, shirt * 0.75, np.array(cloth, np.float64) * 0.45)
+    side_vis = [pose[[_side(j, r) for j in (11, 13, 15, 23, 25, 27)], 2].mean() for r in (False, True)]
     far, near = (True, False) if side_vis[1] < side_vis[0] else (False, True)
-
-    def limbs(right: bool, shade: float, which):
-        for chain in which:
-            tones = [shirt, None] if chain is ARM else [pants, pants]
-            for (a, b, ra, rb), tone in zip(chain, tones):
-                a, b = _side(a, right), _side(b, right)
-                if vis[a] and vis[b]:
-                    capsule(xy[a], xy[b], ra * u, rb * u, shade, tone)
-                elif vis[a] and bottom is not None and xy[a][1] + 0.9 * u > bottom:
-                    # the limb leaves the frame: hang it straight down out of view
-                    capsule(xy[a], xy[a] + np.array([0.0, 1.2 * u]), ra * u, rb * u, shade, tone)
-            a, b = _side(chain[-1][1], right), _side(chain[-1][0], right)
-            tip = {15: (17, 19, 21), 27: (31,)}[chain[-1][1]]
-            tips = [_side(j, right) for j in tip if vis[_side(j, right)]]
-            if vis[a] and vis[b] and tips:  # hand / foot: towards the finger or toe keypoints
-                end = xy[tips].mean(0)
-                if chain is ARM:
-                    end = xy[a] + (end - xy[a]) * 1.3
-                    capsule(xy[a], end, 0.075 * u, 0.06 * u, shade)
-                else:
-                    capsule(xy[a], end, 0.08 * u, 0.06 * u, shade, shoe)
-
-    # far side first, darker
-    limbs(far, FAR_SHADE, [LEG])
-    limbs(far, FAR_SHADE, [ARM])
-    limbs(near, 1.0, [LEG])
-
-    shoulders = bool(vis[11] and vis[12])
-    neck_base = xy[[11, 12]].mean(0) if shoulders else None
-    # head: centred on the ears / eyes / nose, rotated with the eye line
-    head = [j for j in (7, 8, 2, 5, 0) if vis[j]]
-    centre, angle, a_ax = None, 0.0, 0.22 * u
-    if head:
-        centre = xy[[j for j in head if j in (7, 8)] or head].mean(0)
-        if vis[7] and vis[8]:
-            a_ax = max(a_ax, 0.6 * float(np.linalg.norm(xy[7] - xy[8])))
-        if shoulders and vis[0]:  # nose to shoulder line is about one head height
-            a_ax = max(a_ax, 0.32 * float(np.linalg.norm(xy[0] - neck_base)))
-        if vis[2] and vis[5]:
-            d = xy[2] - xy[5]
-            angle = float(np.degrees(np.arctan2(d[1], d[0])))
-            if abs(angle) > 90:
-                angle -= 180 * np.sign(angle)
-    elif shoulders:  # head turned away or hidden: above the shoulders' midpoint
-        centre = neck_base - np.array([0.0, 0.65 * u])
-    if shoulders:
-        s = xy[12] - xy[11]
-        out = s / (np.linalg.norm(s) + 1e-9) * 0.12 * u
-        top = [xy[11] - out, xy[11] * 0.75 + xy[12] * 0.25, xy[11] * 0.25 + xy[12] * 0.75, xy[12] + out]
-        lift = np.array([out[1], -out[0]]) * (2.5 if out[0] >= 0 else -2.5)  # towards the head
-        top[1], top[2] = top[1] + lift, top[2] + lift  # the trapezius slopes up to the neck
-        if vis[23] and vis[24]:
-            h = xy[24] - xy[23]
-            hout = h / (np.linalg.norm(h) + 1e-9) * 0.1 * u
-            poly(top + [xy[24] + hout, xy[23] - hout], 0.95, shirt)
-        elif bottom is not None:
-            poly(top + [(top[3][0], bottom + u), (top[0][0], bottom + u)], 0.95, shirt)
-        if centre is not None:  # the neck joins head and shoulders
-            capsule(neck_base, neck_base + (centre - neck_base) * 0.8, 0.16 * u, 0.15 * u, 0.9)
-    limbs(near, 1.0, [ARM])
+    # far side first, darker; the near arm over the torso
+    _draw_limbs(pen, body, right=far, shade=FAR_SHADE, chain=LEG)
+    _draw_limbs(pen, body, right=far, shade=FAR_SHADE, chain=ARM)
+    _draw_limbs(pen, body, right=near, shade=1.0, chain=LEG)
+    centre, angle, a_ax = _head_geometry(body, pen.u)
+    _draw_torso(pen, body, centre)
+    _draw_limbs(pen, body, right=near, shade=1.0, chain=ARM)
     if centre is not None:
-        b_ax = 1.3 * a_ax
-        axes = p((a_ax + edge, b_ax + edge))
-        up = np.array([np.sin(np.radians(angle)), -np.cos(np.radians(angle))])
-        cv2.ellipse(canvas, tuple(p(centre)), tuple(axes), angle, 0, 360, col(EDGE_SHADE), -1, cv2.LINE_AA, 4)
-        cv2.ellipse(alpha, tuple(p(centre)), tuple(axes), angle, 0, 360, 255, -1, cv2.LINE_AA, 4)
-        # seen from behind (the person's left shoulder on the image's left): hair, no face
-        back = shoulders and xy[11][0] < xy[12][0] - 0.2 * u
-        if hair is not None and back:
-            cv2.ellipse(canvas, tuple(p(centre)), tuple(p((a_ax, b_ax))), angle, 0, 360, col(1.0, hair_c), -1,
-                        cv2.LINE_AA, 4)
-            return
-        if hair is not None:  # a short generic cap of hair: the head-and-shoulders outline of a person
-            cv2.ellipse(canvas, tuple(p(centre)), tuple(p((a_ax, b_ax))), angle, 0, 360, col(1.0, hair_c), -1,
-                        cv2.LINE_AA, 4)
-            face_c, face_ax = centre - up * 0.1 * b_ax, (0.92 * a_ax, 0.9 * b_ax)
-        else:
-            face_c, face_ax = centre, (a_ax, b_ax)
-        cv2.ellipse(canvas, tuple(p(face_c)), tuple(p(face_ax)), angle, 0, 360, col(1.05), -1,
-                    cv2.LINE_AA, 4)
-        # schematic generic face where the eyes are seen: dark dots and a mouth line
-        feature = col(0.45)
-        r_eye = max(1.0, 0.035 * u)
-        for j in (2, 5):
-            if vis[0] and np.isfinite(xy[j]).all():
-                cv2.circle(canvas, tuple(p(xy[j])), int(r_eye * 16), feature, -1, cv2.LINE_AA, 4)
-        if vis[0]:  # nose
-            cv2.circle(canvas, tuple(p(xy[0])), int(0.6 * r_eye * 16), col(0.75), -1, cv2.LINE_AA, 4)
-        if vis[0] and np.isfinite(xy[[9, 10]]).all():
-            cv2.line(canvas, tuple(p(xy[9])), tuple(p(xy[10])), feature, max(1, int(0.6 * r_eye)),
-                     cv2.LINE_AA, 4)
-
-
-def _capsule(canvas, alpha, a, b, ra, rb, colour, p) -> None:
-    """Filled tapered capsule (convex hull of two discs) on ``canvas`` and ``alpha``."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    d = b - a
-    n = np.array([-d[1], d[0]]) / (np.linalg.norm(d) + 1e-9)
-    quad = p(np.array([a + n * ra, b + n * rb, b - n * rb, a - n * ra])).reshape(-1, 1, 2)
-    for img, c in ((canvas, colour), (alpha, 255)):
-        cv2.fillConvexPoly(img, quad, c, cv2.LINE_AA, 4)
-        cv2.circle(img, tuple(p(a)), int(ra * 16), c, -1, cv2.LINE_AA, 4)
-        cv2.circle(img, tuple(p(b)), int(rb * 16), c, -1, cv2.LINE_AA, 4)
+        _draw_head(pen, body, centre=centre, angle=angle, a_ax=a_ax, hair=hair)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vidanon.errors import BackendUnavailable
+from vidanon.core.errors import BackendUnavailable
 
 CONFIGS = {"face": "configs/anonymizers/face.py", "body": "configs/anonymizers/FB_cse_mask_face.py"}
 INSTALL = (
@@ -61,7 +61,7 @@ def _config_path(part: str, config: str | None) -> Path:
 class DeepPrivacy2:
     """Adapter: ``part`` 'face' (face.py) or 'body' (FB_cse_mask_face.py)."""
 
-    def __init__(self, part: str = "face", config: str | None = None, score_threshold: float = 0.3,
+    def __init__(self, *, part: str = "face", config: str | None = None, score_threshold: float = 0.3,
                  truncation_value: float = 0.5, multi_modal_truncation: bool = True, amp: bool = True,
                  track: bool = True):
         if part not in CONFIGS:

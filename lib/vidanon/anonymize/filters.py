@@ -41,7 +41,7 @@ class RegionFilter:
 
     name = "region-filter"
 
-    def __init__(self, effect: str = "blur", feather: int = 3, blur_factor: float = 1.0, blocks: int = 5,
+    def __init__(self, *, effect: str = "blur", feather: int = 3, blur_factor: float = 1.0, blocks: int = 5,
                  color: tuple[int, int, int] = (0, 0, 0)):
         if effect not in EFFECTS:
             raise ValueError(f"effect must be one of {EFFECTS}, got {effect!r}")
@@ -85,9 +85,9 @@ class FaceFilter(RegionFilter):
     ``pose_fallback``: a person whose face the detector missed (and no track carried it) still gets
     a face region, placed from their head keypoints (when the scene has keypoints)."""
 
-    def __init__(self, effect: str = "blur", mask_scale: float = 1.3, shape: str = "ellipse",
+    def __init__(self, *, effect: str = "blur", mask_scale: float = 1.3, shape: str = "ellipse",
                  pose_fallback: bool = True, **kw):
-        super().__init__(effect, **kw)
+        super().__init__(effect=effect, **kw)
         self.pose_fallback = bool(pose_fallback)
         if shape not in ("ellipse", "box"):
             raise ValueError(f"shape must be 'ellipse' or 'box', got {shape!r}")
@@ -97,15 +97,15 @@ class FaceFilter(RegionFilter):
         self.name = f"face-{effect}"
 
     def _targets(self, t, scene, shape):
-        return face_targets(t, scene, shape, self.mask_scale, self.shape == "ellipse", self.feather + 1,
-                            self.pose_fallback)
+        return face_targets(t, scene, shape, mask_scale=self.mask_scale, ellipse=self.shape == "ellipse",
+                            margin=self.feather + 1, from_pose=self.pose_fallback)
 
 
 class BodyFilter(RegionFilter):
     """Blur / pixelate / solid-fill each person's mask (or box when the scene has no mask)."""
 
-    def __init__(self, effect: str = "blur", dilation: int = 4, region: str = "mask", **kw):
-        super().__init__(effect, **kw)
+    def __init__(self, *, effect: str = "blur", dilation: int = 4, region: str = "mask", **kw):
+        super().__init__(effect=effect, **kw)
         if region not in ("mask", "box"):
             raise ValueError(f"region must be 'mask' or 'box', got {region!r}")
         if dilation < 0:
@@ -114,18 +114,19 @@ class BodyFilter(RegionFilter):
         self.name = f"body-{effect}"
 
     def _targets(self, t, scene, shape):
-        return person_targets(t, scene, shape, self.dilation, self.feather + 1, self.region == "mask")
+        return person_targets(t, scene, shape, dilation=self.dilation, margin=self.feather + 1,
+                              use_mask=self.region == "mask")
 
 
 class Silhouette(BodyFilter):
     """A flat fill of each person's mask with a thin dark contour: the outline (posture, gait)
     stays, the appearance goes."""
 
-    def __init__(self, color: tuple[int, int, int] = (128, 128, 128), contour: int = 2, dilation: int = 2,
+    def __init__(self, *, color: tuple[int, int, int] = (128, 128, 128), contour: int = 2, dilation: int = 2,
                  effect: str = "solid", **kw):
         if effect != "solid":
             raise ValueError("a silhouette is a solid fill")
-        super().__init__("solid", dilation=dilation, color=color, **kw)
+        super().__init__(effect="solid", dilation=dilation, color=color, **kw)
         self.contour = int(contour)
         self.name = "silhouette"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vidanon.masks import rle_decode
+from vidanon.scene.masks import rle_decode
 
 
 @dataclass
@@ -49,7 +49,7 @@ def _roi(box, margin: int, shape) -> tuple[int, int, int, int] | None:
     return y0, y1, x0, x1
 
 
-def box_target(box, shape, ellipse: bool, margin: int, track_id: int = -1) -> Target | None:
+def box_target(box, shape, *, ellipse: bool, margin: int, track_id: int = -1) -> Target | None:
     """A target of an axis-aligned box, filled as a box or as its inscribed ellipse."""
     roi = _roi(box, margin, shape)
     if roi is None:
@@ -69,7 +69,7 @@ def box_target(box, shape, ellipse: bool, margin: int, track_id: int = -1) -> Ta
     return Target(y0, y1, x0, x1, m.astype(bool), size, track_id)
 
 
-def face_targets(t: int, scene, shape, mask_scale: float = 1.3, ellipse: bool = True,
+def face_targets(t: int, scene, shape, *, mask_scale: float = 1.3, ellipse: bool = True,
                  margin: int = 0, from_pose: bool = False) -> list[Target]:
     """Targets of the faces of frame ``t`` (detected, carried and interpolated rows alike); with
     ``from_pose``, also a face estimated from the head keypoints of each person without a face row."""
@@ -80,7 +80,7 @@ def face_targets(t: int, scene, shape, mask_scale: float = 1.3, ellipse: bool = 
         boxes += [(b, -1) for b in pose_face_boxes(t, scene, seen)]
     out = []
     for box, tid in boxes:
-        tg = box_target(scale_box(box, mask_scale), shape, ellipse, margin, tid)
+        tg = box_target(scale_box(box, mask_scale), shape, ellipse=ellipse, margin=margin, track_id=tid)
         if tg is not None:
             out.append(tg)
     return out
@@ -117,7 +117,7 @@ def pose_face_boxes(t: int, scene, skip_tracks=(), min_visibility: float = 0.5) 
     return np.array(out).reshape(-1, 4)
 
 
-def person_targets(t: int, scene, shape, dilation: int = 0, margin: int = 0, use_mask: bool = True,
+def person_targets(t: int, scene, shape, *, dilation: int = 0, margin: int = 0, use_mask: bool = True,
                    box_scale: float = 1.0) -> list[Target]:
     """Targets of the persons of frame ``t``: the segmentation mask where the scene has one for
     (t, track), else the box; grown by ``dilation`` pixels (masks miss hair and limb edges)."""
@@ -133,7 +133,7 @@ def person_targets(t: int, scene, shape, dilation: int = 0, margin: int = 0, use
             if ys.size == 0:
                 rle = None
         if rle is None:
-            tg = box_target(box, shape, False, margin + dilation, tid)
+            tg = box_target(box, shape, ellipse=False, margin=margin + dilation, track_id=tid)
             if tg is None:
                 continue
             tg.size = size

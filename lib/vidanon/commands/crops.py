@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vidanon.errors import DataError, VidanonError
+from vidanon.core.errors import DataError, VidanonError
 
 NAME = "crops"
 HELP = "YOLOv5 person crops (with ByteTrack tracks for videos) and a manifest"
@@ -22,23 +22,25 @@ IMAGE_EXT = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from vidanon.core.params import default
+
     p.add_argument("--input_dir", required=True, metavar="FRAMES_OR_VIDEO",
                    help="a video file, a folder of videos, or a folder of frame images")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the crops and manifest.csv")
-    p.add_argument("--detector", default="yolov5-onnx", choices=["yolov5-onnx", "yolov5-pt", "detectron2"],
+    p.add_argument("--detector", default=default("detect.person.backend"), choices=["yolov5-onnx", "yolov5-pt", "detectron2"],
                    help="person detector backend")
     p.add_argument("--weights", default=None,
                    help="detector weights: registry name (yolov5n.onnx, yolov5n.pt) or a path")
-    p.add_argument("--threshold", type=float, default=0.35, help="person detection score threshold")
-    p.add_argument("--min_height", type=int, default=48, help="pixels; smaller person boxes give no crop")
-    p.add_argument("--pad", type=float, default=0.05, help="fraction of the box added on each side")
-    p.add_argument("--size", type=int, nargs=2, default=[256, 128], metavar=("H", "W"),
+    p.add_argument("--threshold", type=float, default=default("detect.person.threshold"), help="person detection score threshold")
+    p.add_argument("--min_height", type=int, default=default("crops.min_height"), help="pixels; smaller person boxes give no crop")
+    p.add_argument("--pad", type=float, default=default("crops.pad"), help="fraction of the box added on each side")
+    p.add_argument("--size", type=int, nargs=2, default=list(default("crops.size")), metavar=("H", "W"),
                    help="crop size in pixels (Market-1501 uses 128 64; re-ID models take 256 128)")
-    p.add_argument("--every", type=int, default=1, metavar="N", help="videos: crop every N-th frame")
-    p.add_argument("--max_per_track", type=int, default=1000,
+    p.add_argument("--every", type=int, default=default("crops.stride"), metavar="N", help="videos: crop every N-th frame")
+    p.add_argument("--max_per_track", type=int, default=default("crops.max_per_track"),
                    help="videos: at most this many crops per track, evenly spaced in time")
-    p.add_argument("--segment_seconds", type=float, default=2.0, help="videos: length of a time segment (seq)")
-    p.add_argument("--max_gap", type=int, default=10,
+    p.add_argument("--segment_seconds", type=float, default=default("crops.segment_seconds"), help="videos: length of a time segment (seq)")
+    p.add_argument("--max_gap", type=int, default=default("track.max_gap"),
                    help="videos: frames of a missed track filled by interpolation (its crops too)")
     p.add_argument("--overwrite", action="store_true",
                    help="write into DIR even if it already holds a manifest (same-named files are replaced)")
@@ -71,7 +73,7 @@ def crop_images(images: list[Path], detector, args, out: Path) -> list[dict]:
     import cv2
     from tqdm.auto import tqdm
 
-    from vidanon.crops import cut_crop
+    from vidanon.io.crops import cut_crop
 
     rows = []
     for path in tqdm(images, desc="images"):
@@ -89,14 +91,16 @@ def crop_images(images: list[Path], detector, args, out: Path) -> list[dict]:
     return rows
 
 
-def crop_video(path: Path, cam: int, detector, args, out: Path) -> list[dict]:
+def crop_video(path: Path, cam: int, detector, args, *, out: Path) -> list[dict]:
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from vidanon.crops import cut_crop, market_name, segment_of, select_boxes
+    from vidanon.core.versions import segment_of
+    from vidanon.io.crops import cut_crop, market_name
+    from vidanon.stages.crops import select_boxes
     from vidanon.scene import PERSON_COLUMNS
-    from vidanon.track import Tracker, fill_gaps
-    from vidanon.video import probe, read_frames
+    from vidanon.models.track import Tracker, fill_gaps
+    from vidanon.io.video import probe, read_frames
 
     info = probe(path)
     tracker = Tracker(fps=info.fps)
@@ -121,9 +125,9 @@ def crop_video(path: Path, cam: int, detector, args, out: Path) -> list[dict]:
 def run(args) -> int:
     import pandas as pd
 
-    from vidanon import detect
-    from vidanon.outputs import atomic_path
-    from vidanon.params import DetectorSpec
+    from vidanon.models import detect
+    from vidanon.core.atomic import atomic_path
+    from vidanon.core.params import DetectorSpec
 
     src, out = Path(args.input_dir), Path(args.output)
     if (out / "manifest.csv").exists() and not args.overwrite:
@@ -138,7 +142,7 @@ def run(args) -> int:
     if kind == "images":
         rows = crop_images(files, detector, args, out)
     else:
-        rows = [r for cam, f in enumerate(files, 1) for r in crop_video(f, cam, detector, args, out)]
+        rows = [r for cam, f in enumerate(files, 1) for r in crop_video(f, cam, detector, args, out=out)]
     manifest = pd.DataFrame(rows, columns=["source", "frame", "track_id", "x1", "y1", "x2", "y2", "score", "path"])
     with atomic_path(out / "manifest.csv") as tmp:
         manifest.to_csv(tmp, index=False)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vidanon.errors import DataError, VidanonError
+from vidanon.core.errors import DataError, VidanonError
 
 NAME = "drift"
 HELP = "identity drift curve and summary of a folder of one person's crops"
@@ -22,17 +22,19 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from vidanon.core.params import default
+
     p.add_argument("--frames_dir", "--frames-dir", type=Path, required=True,
                    help="folder of one person's crops in time order (sorted by file name)")
     p.add_argument("--plot_path", "--plot-path", type=Path, required=True,
                    help="drift figure to write (.png, .pdf or .svg); the CSV goes beside it (.csv)")
-    p.add_argument("--model", default="osnet_x0_25_msmt17",
-                   help="embedder (vidanon.embed names, e.g. osnet_x0_25_msmt17, osnet_x0_25_market1501)")
+    p.add_argument("--model", default=default("drift.embedder"),
+                   help="embedder (vidanon.models.embed names, e.g. osnet_x0_25_msmt17, osnet_x0_25_market1501)")
     p.add_argument("--original_dir", "--original-dir", type=Path, default=None,
                    help="the same crops before anonymization (same file names): adds the distance to the original")
-    p.add_argument("--threshold", type=float, default=0.3,
+    p.add_argument("--threshold", type=float, default=default("drift.switch_threshold"),
                    help="cosine-distance jump between consecutive crops counted as an identity switch")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the embedder runs")
+    p.add_argument("--device", default=default("device"), choices=["auto", "cpu", "cuda"], help="where the embedder runs")
     p.add_argument("--overwrite", action="store_true", help="replace the figure and CSV if they exist")
 
 
@@ -50,7 +52,7 @@ def drift_plot(df, title: str, threshold: float | None = None):
     """A matplotlib figure of the drift curves (columns to_first, to_previous, to_original) by index."""
     import matplotlib.pyplot as plt
 
-    from vidanon.plots import style
+    from vidanon.figures.style import style
 
     with style():
         fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -71,10 +73,11 @@ def run(args) -> int:
     import numpy as np
     import pandas as pd
 
-    from vidanon import embed
-    from vidanon.drift import read_crop
+    from vidanon.core.versions import resolve_device
+    from vidanon.models import embed
+    from vidanon.io.crops import read_crop
     from vidanon.metrics import drift as dm
-    from vidanon.outputs import atomic_path
+    from vidanon.core.atomic import atomic_path
 
     plot, csv = args.plot_path, args.plot_path.with_suffix(".csv")
     if plot.suffix.lower() not in (".png", ".pdf", ".svg"):
@@ -92,7 +95,7 @@ def run(args) -> int:
         if missing:
             raise DataError(f"--original_dir: {len(missing)} crop(s) have no original of the same name, "
                             f"e.g. {missing[0]}")
-    model = embed.get(args.model, device=embed.resolve_device(args.device))
+    model = embed.get(args.model, device=resolve_device(args.device))
     emb = model.embed([read_crop(f) for f in files])
     orig = model.embed([read_crop(f) for f in originals]) if originals else None
     curves = dm.drift_curves(emb, orig)

@@ -18,13 +18,15 @@ HELP = "face detection rate and dlib face identification leakage of anonymized v
 
 
 def add_arguments(p) -> None:
+    from vidanon.core.params import default
+
     p.add_argument("--original", required=True, help="folder of original crops (Market-1501 names)")
     p.add_argument("--anonymized", required=True, help="folder of the same crops anonymized (same names)")
     p.add_argument("--camid", choices=["cam", "cam-seq"], default="cam",
                    help="what counts as one camera: c<N> of the name, or c<N> and s<M> together")
     p.add_argument("--upsample", type=int, default=2, help="dlib HOG detector upsampling (finds smaller faces)")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs (0 = none)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
+    p.add_argument("--bootstrap", type=int, default=default("reid.bootstrap"), help="bootstrap resamples for the CIs (0 = none)")
+    p.add_argument("--seed", type=int, default=default("reid.seed"), help="random seed of the bootstrap")
     p.add_argument("--out", help="write the summary to this .json file (and the per-file table beside it as .csv)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
@@ -37,9 +39,9 @@ def _line(name: str, r: dict) -> str:
 
 
 def run(args) -> int:
-    from vidanon import faceid
-    from vidanon.errors import VidanonError
-    from vidanon.outputs import atomic_path
+    from vidanon.stages import faceid
+    from vidanon.core.errors import VidanonError
+    from vidanon.core.atomic import atomic_path
 
     out = Path(args.out) if args.out else None
     if out is not None:
@@ -48,8 +50,8 @@ def run(args) -> int:
         for p in (out, out.with_suffix(".csv")):
             if p.exists() and not args.overwrite:
                 raise FileExistsError(f"{p} exists; pass --overwrite to replace it")
-    per_file, s = faceid.evaluate_folders(args.original, args.anonymized, args.camid, args.upsample,
-                                          args.bootstrap, args.seed)
+    per_file, s = faceid.evaluate_folders(args.original, args.anonymized, camid=args.camid, upsample=args.upsample,
+                                          n_boot=args.bootstrap, seed=args.seed)
     print(f"{s['n_files']} crop pairs, a face found in {s['original_face_rate']:.1%} of the originals "
           f"({s['n_faces']} faces); still detected after anonymization: {s['anonymized_detection_rate']:.1%}")
     print(_line("original", s["reference"]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vidanon.errors import DataError, VidanonError
+from vidanon.core.errors import DataError, VidanonError
 
 NAME = "frames"
 HELP = "extract the frames of a video as numbered PNG/JPEG images"
@@ -35,7 +35,7 @@ def run(args) -> int:
     import cv2
     from tqdm.auto import tqdm
 
-    from vidanon.video import probe, read_frames
+    from vidanon.io.video import probe, read_frames
 
     src, out = Path(args.video), Path(args.output)
     if args.every < 1 or args.start < 0 or (args.end is not None and args.end <= args.start):

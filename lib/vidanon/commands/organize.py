@@ -14,7 +14,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from vidanon.errors import DataError, VidanonError
+from vidanon.core.errors import DataError, VidanonError
 
 NAME = "organize"
 HELP = "split Market-1501-named crops into query/ and bounding_box_test/ with a manifest"
@@ -36,7 +36,7 @@ def split(names: list[str], query_per_camera: int, seed: int):
     import numpy as np
     import pandas as pd
 
-    from vidanon.crops import parse_market_name
+    from vidanon.io.crops import parse_market_name
 
     df = pd.DataFrame([{"name": n, **parse_market_name(n)} for n in names])
     df["split"] = "bounding_box_test"
@@ -48,8 +48,8 @@ def split(names: list[str], query_per_camera: int, seed: int):
 
 
 def run(args) -> int:
-    from vidanon.crops import MARKET_RE
-    from vidanon.outputs import atomic_path
+    from vidanon.io.crops import MARKET_RE
+    from vidanon.core.atomic import atomic_path
 
     src, out = Path(args.input_dir), Path(args.output)
     if not src.is_dir():

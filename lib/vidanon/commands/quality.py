@@ -16,40 +16,44 @@ import argparse
 import json
 from pathlib import Path
 
-from vidanon.errors import DataError, VidanonError
+from vidanon.core.errors import DataError, VidanonError
 
 NAME = "quality"
 HELP = "PSNR/SSIM/perceptual and temporal metrics (warping error, tLP) of an anonymized video"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from vidanon.core.params import default
+
     p.add_argument("--original", type=Path, required=True, help="the original video")
     p.add_argument("--anonymized", type=Path, required=True, help="the anonymized video (same frames)")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="per-frame CSV to write; a JSON summary goes beside it (.json)")
-    p.add_argument("--perceptual", default="auto", choices=["auto", "lpips-alex", "mobilenet-feature", "none"],
+    p.add_argument("--perceptual", default=default("quality.perceptual"), choices=["auto", "lpips-alex", "mobilenet-feature", "none"],
                    help="perceptual distance; 'auto' uses LPIPS(alex) when its backbone is available")
     p.add_argument("--lpips_backbone", "--lpips-backbone", default=None,
                    help="path of torchvision's alexnet-owt-7be5be79.pth for LPIPS")
-    p.add_argument("--perceptual_max_side", "--perceptual-max-side", type=int, default=320,
+    p.add_argument("--perceptual_max_side", "--perceptual-max-side", type=int, default=default("quality.perceptual_max_side"),
                    help="perceptual distance on frames downscaled to this long side in pixels (0: native size)")
-    p.add_argument("--stride", type=int, default=1, help="use every n-th frame (pairs are (t, t+1) at those t)")
-    p.add_argument("--max_frames", "--max-frames", type=int, default=150,
+    p.add_argument("--stride", type=int, default=default("quality.frame_stride"), help="use every n-th frame (pairs are (t, t+1) at those t)")
+    p.add_argument("--max_frames", "--max-frames", type=int, default=default("quality.max_frames"),
                    help="at most this many evenly spaced frames (0: no limit)")
     p.add_argument("--overwrite", action="store_true", help="replace the CSV/JSON if they exist")
 
 
-def evaluate(original: Path, anonymized: Path, perceptual=None, stride: int = 1, max_frames: int | None = None,
+def evaluate(original: Path, anonymized: Path, *, perceptual=None, stride: int = 1, max_frames: int | None = None,
              perceptual_max_side: int | None = None):
     """Per-frame rows (PSNR, SSIM, perceptual, warping errors, tLP) of two videos with the same frames."""
     import numpy as np
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from vidanon.drift import optical_flow
+    from vidanon.models.flow import optical_flow
     from vidanon.metrics import quality as qm, temporal as tm
-    from vidanon.quality import downscale, frame_stride, lockstep
-    from vidanon.video import probe
+    from vidanon.core.versions import frame_stride
+    from vidanon.io.video import read_lockstep
+    from vidanon.stages.quality import downscale
+    from vidanon.io.video import probe
 
     a, b = probe(original), probe(anonymized)
     even = (a.width + a.width % 2, a.height + a.height % 2)  # the H.264 writer pads odd sizes
@@ -58,7 +62,7 @@ def evaluate(original: Path, anonymized: Path, perceptual=None, stride: int = 1,
                         f"{a.n_frames} of {a.width}x{a.height}; the anonymized video must hold the same frames")
     step = frame_stride(a.n_frames, stride, max_frames)
     rows, prev = [], None
-    for t, (o, n) in tqdm(lockstep([original, anonymized], a.n_frames), total=a.n_frames, desc="quality",
+    for t, (o, n) in tqdm(read_lockstep([original, anonymized], a.n_frames), total=a.n_frames, desc="quality",
                           leave=False):
         dd = None
         if prev is not None:  # the pair (t-1, t): temporal metrics
@@ -87,9 +91,9 @@ def evaluate(original: Path, anonymized: Path, perceptual=None, stride: int = 1,
 def run(args) -> int:
     import numpy as np
 
-    from vidanon import perceptual
-    from vidanon.outputs import atomic_path, write_text
-    from vidanon.quality import perceptual_label
+    from vidanon.models.embed import perceptual
+    from vidanon.core.atomic import atomic_path, write_text
+    from vidanon.stages.quality import perceptual_label
 
     if args.stride < 1 or args.max_frames < 0:
         raise VidanonError("--stride must be >= 1 and --max_frames >= 0")
@@ -102,8 +106,8 @@ def run(args) -> int:
         if not p.is_file():
             raise DataError(f"{p}: no such video file")
     perc = None if args.perceptual == "none" else perceptual.get(args.perceptual, backbone=args.lpips_backbone)
-    df = evaluate(args.original, args.anonymized, perc, args.stride, args.max_frames or None,
-                  args.perceptual_max_side or None)
+    df = evaluate(args.original, args.anonymized, perceptual=perc, stride=args.stride,
+                  max_frames=args.max_frames or None, perceptual_max_side=args.perceptual_max_side or None)
     summary = {"original": str(args.original), "anonymized": str(args.anonymized), "frames": len(df),
                "perceptual_metric": perceptual_label(perc, args.perceptual_max_side or None)}
     for c in df.columns.drop("frame"):

@@ -18,28 +18,31 @@ HELP = "Rank-k / mAP / mINP of a query folder against a gallery folder (Market-1
 
 
 def add_arguments(p) -> None:
+    from vidanon.core.params import default
+
     p.add_argument("query", nargs="?", help="query folder (same as --query_dir)")
     p.add_argument("gallery", nargs="?", help="gallery folder (same as --gallery_dir)")
     p.add_argument("--query_dir", help="folder of query crops, e.g. anonymized crops")
     p.add_argument("--gallery_dir", help="folder of gallery crops, e.g. original crops")
-    p.add_argument("--model", default="osnet_x0_25_msmt17",
+    p.add_argument("--model", default=default("reid.embedders")[0],
                    help="embedder: osnet_<arch>_<dataset> (torchreid checkpoint from the weights directory), "
                         "mobilenet_v2_imagenet (ImageNet, not re-ID trained), hsv_histogram (hand-crafted)")
     p.add_argument("--weights", help="checkpoint path or URL for an OSNet model not in the weights directory")
     p.add_argument("--camid", choices=["cam", "cam-seq"], default="cam",
                    help="what counts as one camera: the c<N> of the name (Market-1501), or c<N> and s<M> "
                         "together (vidanon crops: one clip time segment)")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs (0 = none)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
-    p.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    p.add_argument("--bootstrap", type=int, default=default("reid.bootstrap"), help="bootstrap resamples for the CIs (0 = none)")
+    p.add_argument("--seed", type=int, default=default("reid.seed"), help="random seed of the bootstrap")
+    p.add_argument("--device", default=default("device"), help="cpu, cuda or auto")
     p.add_argument("--out", help="write the results to this .json or .csv file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
 
 
 def run(args) -> int:
-    from vidanon import embed, reid
-    from vidanon.errors import VidanonError
-    from vidanon.outputs import atomic_path
+    from vidanon.stages import reid
+    from vidanon.models import embed
+    from vidanon.core.errors import VidanonError
+    from vidanon.core.atomic import atomic_path
 
     query, gallery = args.query_dir or args.query, args.gallery_dir or args.gallery
     if not query or not gallery:
@@ -52,7 +55,8 @@ def run(args) -> int:
             raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
     options = {"weights": args.weights} if args.weights else {}
     embedder = embed.get(args.model, device=args.device, **options)
-    row, cmc = reid.evaluate_folders(query, gallery, embedder, args.camid, args.bootstrap, args.seed)
+    row, cmc = reid.evaluate_folders(query, gallery, embedder, camid=args.camid, n_boot=args.bootstrap,
+                                     seed=args.seed)
     print(f"{embedder.name}: {row['n_queries']} queries ({row['n_identities']} identities) vs "
           f"{row['n_gallery']} gallery crops")
     print(f"  Rank-1 {row['rank1']:.1%} [95% CI {row['rank1_lo']:.1%}-{row['rank1_hi']:.1%}]  "

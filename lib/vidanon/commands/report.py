@@ -24,12 +24,12 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from vidanon import params as params_mod
-    from vidanon.outputs import Context
+    from vidanon.core.context import Context
+    from vidanon.io.data import load_params
     from vidanon.report import build_index_html, run_stage, tables
 
     root = Path(args.root).resolve()
-    ctx = Context(params_mod.load(args.params), root, "07_report")
+    ctx = Context(load_params(args.params), root, "07_report")
     if args.site_only:
         if not ctx.params.figures_dir(root).is_dir():
             raise FileNotFoundError(f"{ctx.params.figures_dir(root)}: nothing to index (run the stages first)")

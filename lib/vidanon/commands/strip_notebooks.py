@@ -35,7 +35,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import nbformat
 
-    from vidanon.outputs import write_text
+    from vidanon.core.atomic import write_text
 
     dirty = []
     for path in args.notebooks:

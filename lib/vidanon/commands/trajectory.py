@@ -14,13 +14,15 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from vidanon.errors import DataError, VidanonError
+from vidanon.core.errors import DataError, VidanonError
 
 NAME = "trajectory"
 HELP = "2-D embedding trajectories of each tracked person, original vs anonymized (HTML + PNG)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from vidanon.core.params import default
+
     p.add_argument("--original", type=Path, required=True, help="the original video")
     p.add_argument("--anonymized", type=Path, nargs="+", required=True,
                    help="one or more anonymized versions of it (same frames); named by file stem")
@@ -28,21 +30,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="method names of the --anonymized videos (default: file stems, else folder names)")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="interactive figure (.html); the PNG and the points CSV go beside it")
-    p.add_argument("--model", default="osnet_x0_25_msmt17", help="embedder (vidanon.embed names)")
-    p.add_argument("--projection", default="pca", choices=["pca", "tsne"],
+    p.add_argument("--model", default=default("drift.embedder"), help="embedder (vidanon.models.embed names)")
+    p.add_argument("--projection", default=default("drift.trajectory_projection"), choices=["pca", "tsne"],
                    help="pca: fitted on the originals; tsne: all points together (qualitative)")
-    p.add_argument("--max_per_track", "--max-per-track", type=int, default=60,
+    p.add_argument("--max_per_track", "--max-per-track", type=int, default=default("crops.max_per_track"),
                    help="evenly spaced crops per track")
-    p.add_argument("--min_height", "--min-height", type=int, default=48, help="pixels; smaller persons are skipped")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the embedder runs")
-    p.add_argument("--seed", type=int, default=0, help="t-SNE seed")
+    p.add_argument("--min_height", "--min-height", type=int, default=default("crops.min_height"), help="pixels; smaller persons are skipped")
+    p.add_argument("--device", default=default("device"), choices=["auto", "cpu", "cuda"], help="where the embedder runs")
+    p.add_argument("--seed", type=int, default=default("seed"), help="t-SNE seed")
     p.add_argument("--overwrite", action="store_true", help="replace the outputs if they exist")
 
 
-def video_crops(path: Path, boxes, n_frames: int, pad: float, size) -> list:
+def video_crops(path: Path, boxes, n_frames: int, *, pad: float, size) -> list:
     """Crops of ``boxes`` (rows frame, x1..y2) cut from a video, in the rows' order (streamed)."""
-    from vidanon.crops import cut_crop
-    from vidanon.video import read_frames
+    from vidanon.io.crops import cut_crop
+    from vidanon.io.video import read_frames
 
     by_frame = {}
     for i, r in enumerate(boxes.itertuples(index=False)):
@@ -74,12 +76,16 @@ def version_names(paths: list[Path], names: list[str] | None) -> list[str]:
 def run(args) -> int:
     import pandas as pd
 
-    from vidanon import embed, scene as scene_mod, trajectory
+    from vidanon import scene as scene_mod
     from vidanon.commands.anonymize import make_clip
-    from vidanon.crops import select_boxes
-    from vidanon.outputs import atomic_path
-    from vidanon.params import ClipSpec, CropsSection, Params
-    from vidanon.video import probe
+    from vidanon.core.versions import resolve_device
+    from vidanon.figures.drift import trajectory_figure
+    from vidanon.models import embed
+    from vidanon.stages.crops import select_boxes
+    from vidanon.stages.drift import project
+    from vidanon.core.atomic import atomic_path
+    from vidanon.core.params import ClipSpec, CropsSection, Params
+    from vidanon.io.video import probe
 
     out = args.output
     if out.suffix.lower() != ".html":
@@ -101,16 +107,16 @@ def run(args) -> int:
     if boxes.empty:
         raise DataError(f"{args.original}: no tracked person at least {args.min_height} px high")
     crops = CropsSection()
-    model = embed.get(args.model, device=embed.resolve_device(args.device))
+    model = embed.get(args.model, device=resolve_device(args.device))
     parts = []
     for name, path in [("original", args.original)] + list(zip(names, args.anonymized)):
-        e = model.embed(video_crops(path, boxes, clip.n_frames, crops.pad, tuple(crops.size)))
+        e = model.embed(video_crops(path, boxes, clip.n_frames, pad=crops.pad, size=tuple(crops.size)))
         parts.append(pd.DataFrame({"clip": clip.id, "method": name, "track_id": boxes["track_id"].to_numpy(),
                                    "pid": boxes["track_id"].to_numpy(), "frame": boxes["frame"].to_numpy(),
                                    "model": model.name, "emb": list(e)}))
     emb = pd.concat(parts, ignore_index=True)
-    pts, info = trajectory.project(emb, args.projection, args.seed)
-    fig = trajectory.figure(pts, info, f"Embedding trajectories ({model.name}): {args.original.name}")
+    pts, info = project(emb, args.projection, args.seed)
+    fig = trajectory_figure(pts, info, f"Embedding trajectories ({model.name}): {args.original.name}")
     with atomic_path(out) as tmp:
         fig.write_html(tmp, include_plotlyjs=True, full_html=True)
     with atomic_path(outs[1]) as tmp:

@@ -60,3 +60,22 @@ def summarize(values: np.ndarray) -> dict[str, float]:
     if not v.size:
         return {"mean": float("nan"), "p95": float("nan"), "n": 0}
     return {"mean": float(v.mean()), "p95": float(np.percentile(v, 95)), "n": int(v.size)}
+
+
+def pca_fit(x: np.ndarray, n_components: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PCA of rows ``x`` (N, D): ``(mean (D,), components (k, D), explained variance ratio (k,))``.
+    Component signs are fixed (largest absolute loading positive) so maps are reproducible."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"PCA needs at least 2 rows of (N, D) data, got shape {x.shape}")
+    mean = x.mean(axis=0)
+    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+    comps = vt[:n_components]
+    signs = np.sign(comps[np.arange(len(comps)), np.abs(comps).argmax(axis=1)])
+    comps = comps * signs[:, None]
+    var = s ** 2
+    ratio = var[:n_components] / var.sum() if var.sum() > 0 else np.zeros(len(comps))
+    if len(comps) < n_components:  # fewer dimensions than asked: pad with zero axes
+        comps = np.vstack([comps, np.zeros((n_components - len(comps), x.shape[1]))])
+        ratio = np.concatenate([ratio, np.zeros(n_components - len(ratio))])
+    return mean, comps, ratio

@@ -116,7 +116,7 @@ def oks(ref: np.ndarray, pred: np.ndarray, area: np.ndarray | float,
 
 
 def pck(ref: np.ndarray, pred: np.ndarray, size: np.ndarray | float, alpha: float,
-        vis_thresh: float = VISIBILITY_THRESHOLD, per_joint: bool = False) -> np.ndarray:
+        *, vis_thresh: float = VISIBILITY_THRESHOLD, per_joint: bool = False) -> np.ndarray:
     """Percentage of correct keypoints: a joint is correct when it lies within ``alpha * size``
     pixels of the reference joint (``size``: person box size, e.g. :func:`box_size`).
 

@@ -98,7 +98,7 @@ def _rank_block(d, qp, gp_all, qc, gc_all):
     return first, ap, inp, n_true, pos[:, -1]
 
 
-def evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids, max_rank: int = 50,
+def evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids, *, max_rank: int = 50,
                   block_elements: int = 4_000_000) -> Ranking:
     """CMC, mAP and mINP of a query x gallery distance matrix (Market-1501 protocol).
 
@@ -164,7 +164,7 @@ def chance_ap(n_true, n_kept) -> float:
     return float(np.mean(e))
 
 
-def bootstrap_ci(values, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0,
+def bootstrap_ci(values, n_boot: int = 1000, *, alpha: float = 0.05, seed: int = 0,
                  groups=None) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the mean of per-query ``values``.
 
@@ -213,3 +213,50 @@ def cosine_distmat(q_feats, g_feats) -> np.ndarray:
     q = np.asarray(q_feats, dtype=np.float32)
     g = np.asarray(g_feats, dtype=np.float32)
     return 1.0 - q @ g.T
+
+
+def euclidean_distmat(a, b) -> np.ndarray:
+    """Euclidean distances (N, M) between the rows of a (N, D) and b (M, D), float64."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+    return np.sqrt(np.clip(d2, 0, None))
+
+
+@dataclass
+class Scored:
+    """One scored ranking (:func:`score`): the summary ``row`` (Rank-1/5/10, mAP, mINP, CIs, chance,
+    privacy level, counts, note), ``per_query`` arrays of the valid queries (``query`` index, ``pid``,
+    ``first_rank``, ``ap``, ``inp``) and the full :class:`Ranking` (None when nothing could be ranked)."""
+
+    row: dict
+    per_query: dict
+    result: Ranking | None = None
+
+
+def score(distmat, q_pids, g_pids, q_camids, g_camids, *, n_boot: int = 1000, seed: int = 0,
+          max_rank: int = 50) -> Scored:
+    """Rank-1/5/10, mAP, mINP, bootstrap CIs over queries, chance levels and the privacy level of one
+    distance matrix (all fractions in [0, 1]). A matrix where no query has a true match gives NaN
+    metrics, privacy level 'n/a' and the reason as ``note``."""
+    q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
+    base = {"n_gallery": int(distmat.shape[1]), "n_identities": int(len(np.intersect1d(q_pids, g_pids)))}
+    try:
+        r = evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=max_rank)
+    except ValueError as e:
+        row = dict(base, rank1=np.nan, rank1_lo=np.nan, rank1_hi=np.nan, rank5=np.nan, rank10=np.nan,
+                   mAP=np.nan, mAP_lo=np.nan, mAP_hi=np.nan, mINP=np.nan, chance_rank1=np.nan,
+                   chance_mAP=np.nan, privacy_level="n/a", n_queries=0, note=str(e))
+        empty = np.zeros(0)
+        return Scored(row, {"query": empty.astype(int), "pid": empty, "first_rank": empty, "ap": empty, "inp": empty})
+    v = r.valid
+    hit1 = (r.first_rank[v] == 1).astype(float)
+    lo, hi = bootstrap_ci(hit1, n_boot, seed=seed)
+    mlo, mhi = bootstrap_ci(r.ap[v], n_boot, seed=seed)
+    row = dict(base, rank1=r.rank(1), rank1_lo=lo, rank1_hi=hi, rank5=r.rank(5), rank10=r.rank(10),
+               mAP=r.mAP, mAP_lo=mlo, mAP_hi=mhi, mINP=r.mINP,
+               chance_rank1=chance_rank(r.n_true, r.n_kept, 1),
+               chance_mAP=chance_ap(r.n_true, r.n_kept), privacy_level=privacy_level(r.rank(1)),
+               n_queries=r.n_valid, n_identities=int(len(np.unique(q_pids[v]))), note="")
+    per_query = {"query": np.flatnonzero(v), "pid": q_pids[v], "first_rank": r.first_rank[v], "ap": r.ap[v],
+                 "inp": r.inp[v]}
+    return Scored(row, per_query, r)

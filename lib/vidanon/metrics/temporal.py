@@ -53,7 +53,7 @@ def non_occluded(flow_fw: np.ndarray, flow_bw: np.ndarray, alpha: float = 0.01,
 
 
 def warping_error(frame_t: np.ndarray, frame_t1: np.ndarray, flow_fw: np.ndarray,
-                  valid: np.ndarray, region: np.ndarray | None = None) -> float:
+                  valid: np.ndarray, *, region: np.ndarray | None = None) -> float:
     """Mean squared difference between frame t and frame t+1 warped back with the original's flow.
 
     ``frame_*`` float in [0, 1]; ``valid`` the non-occluded mask (:func:`non_occluded`); ``region``

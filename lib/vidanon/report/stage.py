@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from vidanon.outputs import write_text
+from vidanon.core.atomic import write_text
 from vidanon.report import fingerprints, site, tables, tradeoff
 from vidanon.report.summary import load_tables, summarize
 
@@ -74,7 +74,7 @@ def models_used(params, tables_: dict, summary_info: dict | None = None) -> list
 
 def captions(params, summary_info: dict, tables_: dict) -> dict[str, str]:
     """Caption texts: data, models (real names and weights), sample attribution."""
-    from vidanon import data
+    from vidanon.io import data
 
     clips = ", ".join(c.id + (f" (first {c.max_frames} frames)" if c.max_frames else "") for c in params.clips)
     samples = [c.sample for c in params.clips if c.sample]
@@ -174,7 +174,7 @@ def build_index_html(ctx, display: pd.DataFrame | None = None, notes=None):
 
     Without ``display``/``notes`` it uses what run_stage saved (work/<run>/metrics/summary.parquet,
     work/<run>/report_notes.json), if anything."""
-    from vidanon import data
+    from vidanon.io import data
 
     if display is None:
         try:

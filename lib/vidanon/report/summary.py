@@ -18,7 +18,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from vidanon.plots import privacy_level, sort_methods
+from vidanon.figures.style import privacy_level, sort_methods
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ def _aggregate(df: pd.DataFrame, src: Source, table: str, notes: list[str]) -> p
 def utility_column(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, str, str]:
     """The utility number per method with its CI, a short label and its definition.
 
-    THE utility number is defined once, by 06_action (``vidanon.utility.utility_score``, saved as the
+    THE utility number is defined once, by 06_action (``vidanon.stages.action.utility_score``, saved as the
     table 'utility_score': ``method, utility, ci_low, ci_high, definition``). Without that table the
     pose OKS of 'utility_summary' is used and labelled as such (never renamed "utility")."""
     score = tables.get("utility_score")
@@ -241,7 +241,7 @@ def utility_column(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, st
         df = score.rename(columns={"ci_low": "utility_lo", "ci_high": "utility_hi"})
         cols = [c for c in ("utility", "utility_lo", "utility_hi") if c in df.columns]
         definition = str(df["definition"].dropna().iloc[0]) if "definition" in df and df["definition"].notna().any() \
-            else "vidanon.utility.utility_score"
+            else "vidanon.stages.action.utility_score"
         short = definition.split(" (")[0].split(";")[0].strip()
         return df.groupby("method", sort=False)[cols].mean(), f"Utility: {short}", definition
     summ = tables.get("utility_summary")
@@ -258,7 +258,7 @@ def summarize(tables: Mapping[str, pd.DataFrame], embedder: str | None = None, p
     """Combine the stage tables into one row per method.
 
     Returns ``(summary, notes, info)``: ``summary`` is indexed by method (canonical order, see
-    vidanon.plots.sort_methods) with the columns of :data:`METRICS` that could be computed plus CIs
+    vidanon.figures.style.sort_methods) with the columns of :data:`METRICS` that could be computed plus CIs
     (``rank1_lo/hi``, ``utility_lo/hi``), ``level``, ``chance`` and ``attack``; ``notes`` lists what was
     missing; ``info`` holds labels (``utility_label``, ``perceptual_name``)."""
     notes: list[str] = []

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from vidanon.outputs import atomic_path
+from vidanon.core.atomic import atomic_path
 from vidanon.report.summary import METRIC, METRICS
 
 FORMATS = ("csv", "md", "tex")
@@ -62,7 +62,7 @@ def to_latex(display: pd.DataFrame, caption: str, label: str) -> str:
 
 
 def export(summary: pd.DataFrame, directory: str | Path, name: str, caption: str,
-           formats=FORMATS, groups=None) -> dict[str, Path]:
+           *, formats=FORMATS, groups=None) -> dict[str, Path]:
     """Write ``<directory>/<name>.{csv,md,tex}`` atomically; returns ``{format: path}``.
 
     CSV holds the raw summary (method + all columns); md/tex the :func:`display_table`."""

@@ -1,0 +1,224 @@
+"""Streamed video decode and encode (PyAV): frames are RGB ``uint8`` arrays of shape (H, W, 3).
+
+Reading yields one frame at a time, so memory does not grow with video length. Writing encodes
+H.264 (yuv420p, browser-playable) to a temporary file beside the target and renames it only when
+the video is complete: an interrupted or failed write never leaves a file under the final name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from vidanon.core.atomic import partial_name
+from vidanon.core.errors import DataError
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    width: int
+    height: int
+    fps: float
+    n_frames: int  # counted by decoding when the container does not say
+    has_audio: bool
+    codec: str
+
+
+def _open(path: Path):
+    import av
+
+    if not path.is_file():
+        raise DataError(f"{path}: no such video file")
+    try:
+        return av.open(str(path))
+    except Exception as e:
+        raise DataError(f"{path}: not a readable video ({type(e).__name__}: {e})") from None
+
+
+def probe(path: str | os.PathLike, count: bool = True) -> VideoInfo:
+    """Size, frame rate, frame count and audio presence of a video (GIF, MP4, MKV...)."""
+    path = Path(path)
+    with _open(path) as c:
+        if not c.streams.video:
+            raise DataError(f"{path}: has no video stream")
+        v = c.streams.video[0]
+        rate = v.average_rate or v.guessed_rate or v.base_rate
+        fps = float(rate) if rate else 0.0
+        n = int(v.frames or 0)
+        width, height, codec = v.codec_context.width, v.codec_context.height, v.codec_context.name
+        has_audio = bool(c.streams.audio)
+        if (n <= 0 or path.suffix.lower() in (".gif", ".mkv", ".webm")) and count:
+            # containers without a reliable count: decode once (streamed, cheap for short clips)
+            n = sum(1 for _ in c.decode(video=0))
+        if fps <= 0 and path.suffix.lower() == ".gif":
+            fps = 10.0
+    if n <= 0 or width <= 0:
+        raise DataError(f"{path}: the video holds no frames")
+    return VideoInfo(path, width, height, fps, n, has_audio, codec)
+
+
+def read_frames(path: str | os.PathLike, start: int = 0, stop: int | None = None,
+                stride: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(index, rgb)`` for frames ``start <= index < stop`` every ``stride`` frames.
+
+    ``rgb`` is a fresh (H, W, 3) uint8 array. Frames are decoded in order and never held.
+    """
+    path = Path(path)
+    if stride < 1:
+        raise ValueError("stride must be >= 1")
+    with _open(path) as c:
+        if not c.streams.video:
+            raise DataError(f"{path}: has no video stream")
+        stream = c.streams.video[0]
+        stream.thread_type = "AUTO"
+        i = -1
+        try:
+            for frame in c.decode(stream):
+                i += 1
+                if i < start or (i - start) % stride:
+                    continue
+                if stop is not None and i >= stop:
+                    break
+                yield i, frame.to_ndarray(format="rgb24")
+        except DataError:
+            raise
+        except Exception as e:
+            if i < 0:
+                raise DataError(f"{path}: could not decode ({type(e).__name__}: {e})") from None
+            raise DataError(f"{path}: decoding failed after frame {i} ({type(e).__name__}: {e})") from None
+        if i < 0:
+            raise DataError(f"{path}: the video holds no frames")
+
+
+def read_frame(path: str | os.PathLike, index: int) -> np.ndarray:
+    """One frame by index (decodes from the start; use read_frames for many)."""
+    for _, rgb in read_frames(path, start=index, stop=index + 1):
+        return rgb
+    raise DataError(f"{path}: has no frame {index}")
+
+
+class VideoWriter:
+    """Write RGB frames as H.264 MP4, atomically; optionally copy the audio of another file.
+
+    Use as a context manager::
+
+        with VideoWriter(out, fps=info.fps, audio_from=src) as w:
+            for i, rgb in read_frames(src):
+                w.write(process(rgb))
+
+    The file appears under ``path`` only after a clean exit. ``overwrite=False`` refuses an
+    existing target before any work. Odd sizes are padded by one pixel (yuv420p needs even sizes).
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float, *, audio_from: str | os.PathLike | None = None,
+                 overwrite: bool = True, crf: int = 20, preset: str = "veryfast"):
+        self.path = Path(path)
+        if self.path.exists() and not overwrite:
+            raise FileExistsError(f"{self.path} exists; pass overwrite to replace it")
+        self.fps = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(25)
+        self.audio_from = Path(audio_from) if audio_from else None
+        self.crf, self.preset = crf, preset
+        self.frames = 0
+        self._c = self._v = None
+        self._audio = None
+        self._tmp = partial_name(self.path)
+
+    def __enter__(self) -> "VideoWriter":
+        import av
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._c = av.open(str(self._tmp), mode="w", format="mp4")
+        self._audio = None
+        if self.audio_from is not None:  # streams must all exist before the first packet is muxed
+            src = av.open(str(self.audio_from))
+            if src.streams.audio:
+                try:
+                    self._audio = (src, self._c.add_stream_from_template(src.streams.audio[0]))
+                except Exception:  # a codec MP4 cannot hold: keep the video, drop the audio
+                    src.close()
+            else:
+                src.close()
+        return self
+
+    def _start(self, h: int, w: int) -> None:
+        self._v = self._c.add_stream("libx264", rate=self.fps)
+        self._v.width, self._v.height = w + (w % 2), h + (h % 2)
+        self._v.pix_fmt = "yuv420p"
+        self._v.options = {"crf": str(self.crf), "preset": self.preset, "movflags": "+faststart"}
+
+    def write(self, rgb: np.ndarray) -> None:
+        import av
+
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {rgb.dtype} {rgb.shape}")
+        if self._v is None:
+            self._start(*rgb.shape[:2])
+        h, w = rgb.shape[:2]
+        if (w + w % 2, h + h % 2) != (self._v.width, self._v.height):
+            raise ValueError(f"frame {self.frames} is {w}x{h}, the video is {self._v.width}x{self._v.height}")
+        if w % 2 or h % 2:
+            rgb = np.pad(rgb, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        for packet in self._v.encode(frame):
+            self._c.mux(packet)
+        self.frames += 1
+
+    def _copy_audio(self) -> None:
+        src, a_out = self._audio
+        with src:
+            for packet in src.demux(src.streams.audio[0]):
+                if packet.dts is None:
+                    continue
+                packet.stream = a_out
+                self._c.mux(packet)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                if self._v is None:
+                    raise DataError(f"{self.path}: no frames were written")
+                for packet in self._v.encode():
+                    self._c.mux(packet)
+                if self._audio is not None:
+                    self._copy_audio()
+            elif self._audio is not None:
+                self._audio[0].close()
+            self._c.close()
+        except BaseException:
+            self._tmp.unlink(missing_ok=True)
+            raise
+        if exc_type is not None:
+            self._tmp.unlink(missing_ok=True)
+            return
+        os.replace(self._tmp, self.path)
+
+
+def read_lockstep(paths: list, n_frames: int, stride: int = 1):
+    """Yield ``(t, [frame of each video])`` for ``t = 0, stride, ...`` < n_frames, streaming all videos
+    together (frames cropped to the first video's size: the H.264 writer pads odd sizes by a pixel)."""
+    readers = [read_frames(p, 0, n_frames) for p in paths]
+    for t, frames in enumerate(zip(*readers)):
+        if t % stride:
+            continue
+        h, w = frames[0][1].shape[:2]
+        yield t, [f[:h, :w] for _, f in frames]
+
+
+def version_videos(work, params, clip_id: str) -> dict:
+    """``{version name: video}`` of a clip: "original" (re-encoded) first, then the params' methods.
+    Raises DataError naming the missing file and the stage that writes it."""
+    from vidanon.core.versions import anonymized_path, version_names
+
+    out = {}
+    for name in version_names(params):
+        p = anonymized_path(work, name, clip_id)
+        if not p.is_file():
+            raise DataError(f"{p}: missing; run the 01_anonymize stage first")
+        out[name] = p
+    return out

