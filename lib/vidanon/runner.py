@@ -62,21 +62,33 @@ def notebooks(root: Path) -> list[Path]:
 
 
 def _tree_hash(folder: Path) -> str:
+    from vidanon.io.cache import tree_hash
+
+    return tree_hash(folder)
+
+
+def _code_source(nb: Path) -> str:
+    """The notebook's code cells' source: what it runs (its saved outputs and prose do not count)."""
+    import nbformat
+
+    return "\n\0".join(c.source for c in nbformat.read(nb, as_version=4).cells if c.cell_type == "code")
+
+
+def _notebook_key(nb: Path, params: params_mod.Params, lib_hash: str, upstream: str) -> str:
+    """What a notebook's outputs depend on: its code, the params, the library and the key of the last
+    stage at or before it (stage keys chain every stage before them)."""
     h = hashlib.sha256()
-    for p in sorted(folder.rglob("*")):
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix in (".py", ".yaml", ".html", ".css"):
-            h.update(str(p.relative_to(folder)).encode())
-            h.update(p.read_bytes())
+    for part in (_code_source(nb), params.section_hash(), lib_hash, upstream):
+        h.update(part.encode())
+        h.update(b"\0")
     return h.hexdigest()
 
 
-def _stage_key(nb: Path, params: params_mod.Params, lib_hash: str, previous: str) -> str:
-    h = hashlib.sha256()
-    h.update(nb.read_bytes())
-    h.update(params.section_hash().encode())
-    h.update(lib_hash.encode())
-    h.update(previous.encode())
-    return h.hexdigest()
+def _upstream_key(stage: str, keys: dict[str, str]) -> str:
+    from vidanon.stages import FOLDER
+
+    before = [name for name, folder in FOLDER.items() if folder[:2] <= stage[:2]]
+    return keys[before[-1]] if before else ""
 
 
 def _render_html(executed: Path, html: Path) -> None:
@@ -116,13 +128,19 @@ def run_stage(nb: Path, params_path: Path, out_nb: Path, html: Path) -> None:
     _render_html(out_nb, html)
 
 
-def run(params_path: str | Path, only: list[str] | None = None, force: bool = False,
-        root: Path | None = None) -> list[StageResult]:
-    """Execute the study's notebooks for a params file; returns what ran and what was skipped.
+def run(params_path: str | Path, *, only: list[str] | None = None, force: bool = False,
+        root: Path | None = None, jobs: int | None = None) -> list[StageResult]:
+    """Run the study for a params file; returns what ran and what was skipped, notebook by notebook.
 
+    First every stage's computation runs in this process (``vidanon.stages.run_cached``: skipped when
+    its key is unchanged), then the notebooks, ``jobs`` at a time (default: one per core, at most 4),
+    load those tables, draw and explain; they are rendered to HTML, then the site is built.
     ``only``: stage numbers or names (e.g. ["03", "05_quality"]) to run; others are left as they are.
     ``force``: run even when the inputs are unchanged.
     """
+    from vidanon import stages
+    from vidanon.io import cache
+
     root = root or project_root()
     params_path = Path(params_path).resolve()
     params = data.load_params(params_path)  # validation before any work, the files it names included
@@ -131,37 +149,90 @@ def run(params_path: str | Path, only: list[str] | None = None, force: bool = Fa
     stamps = params.work_dir(root) / "stamps"
     lib_hash = _tree_hash(Path(__file__).resolve().parent)
     wanted = {o.split("_")[0].zfill(2) for o in only} if only else None
-
-    results: list[StageResult] = []
-    previous = ""
+    jobs = jobs or max(1, min(4, os.cpu_count() or 1))
+    saved_env = os.environ.get(cache.LIB_HASH_ENV)
+    os.environ[cache.LIB_HASH_ENV] = lib_hash  # the kernels started below agree with this process
     t_run = time.perf_counter()
-    for nb in notebooks(root):
-        stage = nb.stem
-        key = _stage_key(nb, params, lib_hash, previous)
-        previous = key
-        out_nb = figures / "notebooks" / nb.name
-        html = figures / f"{stage}.html"
-        stamp = stamps / f"{stage}.json"
-        if wanted is not None and stage[:2] not in wanted:
-            continue
-        if not force and stamp.is_file() and out_nb.is_file() and html.is_file():
-            if json.loads(stamp.read_text()).get("key") == key:
-                log.info("%s: inputs unchanged, skipped (use --force to run it)", stage)
-                results.append(StageResult(stage, "skipped", 0.0, out_nb, html))
-                continue
-        log.info("%s: running", stage)
-        t0 = time.perf_counter()
-        run_stage(nb, params_path, out_nb, html)
-        dt = time.perf_counter() - t0
-        write_text(stamp, json.dumps({"key": key, "seconds": round(dt, 1), "finished": time.time()}))
-        log.info("%s: done in %.1f s", stage, dt)
-        results.append(StageResult(stage, "ran", dt, out_nb, html))
+    try:
+        keys = stages.stage_keys(params)
+        results, todo = _plan(notebooks(root), params, lib_hash=lib_hash, keys=keys, wanted=wanted, force=force,
+                               figures=figures, stamps=stamps)
+        _compute(params, root, [nb.stem for nb, _ in todo], force)
+        results += _execute(todo, params_path, figures=figures, stamps=stamps, jobs=jobs)
+    finally:
+        if saved_env is None:
+            os.environ.pop(cache.LIB_HASH_ENV, None)
+        else:
+            os.environ[cache.LIB_HASH_ENV] = saved_env
+    order = {nb.stem: i for i, nb in enumerate(notebooks(root))}
+    results.sort(key=lambda r: order[r.stage])
     _write_run_record(params, root, results, time.perf_counter() - t_run)
     if figures.is_dir():  # the shared site, now that every render exists
         from vidanon.core.context import Context
         from vidanon.report import build_index_html
 
         build_index_html(Context(params, root, "07_report"))
+    return results
+
+
+def _plan(nbs, params, *, lib_hash, keys, wanted, force, figures, stamps):
+    """(skipped results, [(notebook, key)] to run)."""
+    skipped, todo = [], []
+    for nb in nbs:
+        stage = nb.stem
+        if wanted is not None and stage[:2] not in wanted:
+            continue
+        key = _notebook_key(nb, params, lib_hash, _upstream_key(stage, keys))
+        out_nb, html, stamp = figures / "notebooks" / nb.name, figures / f"{stage}.html", stamps / f"{stage}.json"
+        if not force and stamp.is_file() and out_nb.is_file() and html.is_file():
+            if json.loads(stamp.read_text()).get("key") == key:
+                log.info("%s: inputs unchanged, skipped (use --force to run it)", stage)
+                skipped.append(StageResult(stage, "skipped", 0.0, out_nb, html))
+                continue
+        todo.append((nb, key))
+    return skipped, todo
+
+
+def _compute(params, root: Path, notebook_stems: list[str], force: bool) -> None:
+    """The computations of the notebooks to run, in the study's order, in this process."""
+    from vidanon import stages
+    from vidanon.core.context import Context
+
+    for name in stages.ORDER:
+        folder = stages.FOLDER[name]
+        if folder in notebook_stems:
+            t0 = time.perf_counter()
+            stages.run_cached(Context(params, root, folder), name, force=force)
+            log.info("%s: %s ready in %.1f s", folder, name, time.perf_counter() - t0)
+
+
+def _execute(todo, params_path: Path, *, figures: Path, stamps: Path, jobs: int) -> list[StageResult]:
+    """Execute and render the notebooks of ``todo``, ``jobs`` at a time; the first failure is raised
+    once the others have finished."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(item):
+        nb, key = item
+        stage = nb.stem
+        out_nb, html = figures / "notebooks" / nb.name, figures / f"{stage}.html"
+        log.info("%s: running", stage)
+        t0 = time.perf_counter()
+        run_stage(nb, params_path, out_nb, html)
+        dt = time.perf_counter() - t0
+        write_text(stamps / f"{stage}.json", json.dumps({"key": key, "seconds": round(dt, 1), "finished": time.time()}))
+        log.info("%s: done in %.1f s", stage, dt)
+        return StageResult(stage, "ran", dt, out_nb, html)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(one, item) for item in todo]
+    results, failures = [], []
+    for f in futures:
+        try:
+            results.append(f.result())
+        except StageFailed as e:
+            failures.append(e)
+    if failures:
+        raise failures[0]
     return results
 
 

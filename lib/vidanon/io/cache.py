@@ -113,3 +113,30 @@ class VectorStore:
         with atomic_path(self.path) as tmp, open(tmp, "wb") as f:
             np.savez(f, keys=np.array(list(self._known)), vectors=np.stack(list(self._known.values())))
         self._dirty = False
+
+
+LIB_HASH_ENV = "VIDANON_LIB_HASH"
+_TREES: dict[str, str] = {}
+
+
+def library_hash() -> str:
+    """A hash of vidanon's own source (``.py``, ``.yaml``, ``.html``, ``.css`` files): part of every
+    stage key, so that a changed library recomputes. ``$VIDANON_LIB_HASH`` overrides it: the runner
+    sets it for the notebook kernels it starts, so that they agree with it even while the tree is edited."""
+    if os.environ.get(LIB_HASH_ENV):
+        return os.environ[LIB_HASH_ENV]
+    return tree_hash(Path(__file__).resolve().parents[1])
+
+
+def tree_hash(folder: str | os.PathLike, suffixes=(".py", ".yaml", ".html", ".css")) -> str:
+    """SHA-256 of the names and bytes of the files below ``folder`` with these suffixes (memoized per
+    process)."""
+    folder = Path(folder)
+    if str(folder) not in _TREES:
+        h = hashlib.sha256()
+        for p in sorted(folder.rglob("*")):
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix in suffixes:
+                h.update(str(p.relative_to(folder)).encode())
+                h.update(p.read_bytes())
+        _TREES[str(folder)] = h.hexdigest()
+    return _TREES[str(folder)]

@@ -37,7 +37,7 @@ import pandas as pd
 
 from vidanon.core.versions import (ORIGINAL, anonymized_path, encode_camid, evenly_spaced, segment_of,
                                    version_names)
-from vidanon.io.crops import MANIFEST_COLUMNS, cut_crop, empty_manifest, load_manifest, market_name, write_crop
+from vidanon.io.crops import MANIFEST_COLUMNS, cut_crop, empty_manifest, market_name, write_crop
 
 RECALL_COLUMNS = ["clip", "method", "n_original", "n_detected", "n_matched", "recall", "mean_iou"]
 
@@ -150,7 +150,7 @@ def run(ctx, scenes: list | None = None) -> dict[str, pd.DataFrame]:
     Writes ``work/<run>/crops/manifest.parquet`` (paths relative to that folder; see
     :func:`vidanon.io.crops.load_manifest`), and the tables ``crops_detection_recall`` (independent
     re-detection on each version vs the original's detections) and ``crops_summary`` (persons,
-    tracks, crops per clip), both also as Markdown. Returns those two and ``manifest`` (absolute paths).
+    tracks, crops per clip), both also as Markdown, and returns them.
     """
     from tqdm.auto import tqdm
 
@@ -195,7 +195,7 @@ def run(ctx, scenes: list | None = None) -> dict[str, pd.DataFrame]:
               "crops_summary": pd.DataFrame(summary)}
     for name, df in tables.items():
         ctx.save_table(df, name, formats=("csv", "md"))
-    return tables | {"manifest": load_manifest(ctx.work)}
+    return tables
 
 
 def contact_sheet(manifest: pd.DataFrame, versions: list[str], *, n: int = 4, thumb: tuple[int, int] = (128, 64),

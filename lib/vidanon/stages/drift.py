@@ -41,16 +41,16 @@ def aligned_crops(ctx) -> pd.DataFrame:
     return m.sort_values(["clip", "method", "track_id", "frame"]).reset_index(drop=True)
 
 
-def embed_crops(crops: pd.DataFrame, embedder, batch: int = 64) -> pd.DataFrame:
-    """``crops`` (manifest rows) with ``model`` and ``emb`` (one unit-norm float32 vector per row)."""
-    from tqdm.auto import tqdm
+def embed_crops(crops: pd.DataFrame, embedder, cache_dir=None) -> pd.DataFrame:
+    """``crops`` (manifest rows) with ``model`` and ``emb`` (one unit-norm float32 vector per row).
+    ``cache_dir``: the run's feature cache (work/<run>/features), which 03_reid has filled for the
+    crops it ranked: only the others are embedded here."""
+    from vidanon.models.embed import embed_files
 
-    embs = []
-    for i in tqdm(range(0, len(crops), batch), desc=f"embed {embedder.name}", leave=False):
-        embs.extend(embedder.embed([read_crop(p) for p in crops["path"].iloc[i:i + batch]]))
+    feats = embed_files(embedder, crops["path"].tolist(), cache_dir=cache_dir)
     out = crops[KEYS + ["pid", "frame", "path"]].copy()
     out["model"] = embedder.name
-    out["emb"] = embs
+    out["emb"] = list(feats)
     return out
 
 
@@ -289,7 +289,7 @@ def run(ctx) -> dict[str, pd.DataFrame]:
         raise DataError(f"{ctx.work / 'crops'}: no aligned person crops (no person found in any clip, or the "
                         "crops stage ran with crops.mode: independent); identity drift needs them")
     device = resolve_device(p.device)
-    emb = [embed_crops(crops, embed.get(p.drift.embedder, device=device))]
+    emb = [embed_crops(crops, embed.get(p.drift.embedder, device=device), cache_dir=ctx.work / "features")]
     anonymizers = anonymize.for_params(p)
     face_model = embed.get(p.drift.face_embedder) if p.drift.face_embedder else None
     warps = []

@@ -88,12 +88,14 @@ def evaluate(descs: dict, faces: pd.DataFrame, protocols, *, n_boot: int = 1000,
 def run(ctx) -> dict[str, pd.DataFrame]:
     """Face identification leakage of every method: faces of the scene at the crops' sampled frames of
     known identities, at most ``reid.faceid_max_per_track`` per track and clip. Saves and returns
-    ``faceid_summary`` (also Markdown)."""
+    ``faceid_summary`` (also Markdown); nothing when ``reid.faceid`` is off."""
     from vidanon import scene as scene_mod
     from vidanon.io.crops import load_manifest
     from vidanon.models import embed
 
     p = ctx.params
+    if not p.reid.faceid:
+        return {}
     manifest = load_manifest(ctx.work)
     samples = manifest[(manifest["method"] == ORIGINAL) & (manifest["pid"] >= 0)]
     face = embed.get("dlib_face_resnet")
