@@ -14,8 +14,27 @@ import numpy as np
 
 
 def ridge_map(xa: np.ndarray, xo: np.ndarray, alpha: float) -> np.ndarray:
-    """W (D, D) such that ``xa + xa @ W ~ xo`` (ridge on the residual, penalty ``alpha * n``: with
-    little data W ~ 0, the naive attacker). ``xa``, ``xo``: (n, D) anonymized and original features."""
+    """Ridge map ``W`` such that ``xa + xa @ W`` approximates ``xo``.
+
+    A ridge regression on the residual ``xo - xa`` with penalty ``alpha * n``: with little data
+    ``W ~ 0``, the naive attacker. With fewer rows than dimensions (``n < D``) the dual form gives
+    the same ``W`` from an n x n system instead of a D x D one.
+
+    Parameters
+    ----------
+    xa : (n, D) ndarray of float
+        Anonymized features, one row per aligned crop pair.
+    xo : (n, D) ndarray of float
+        The aligned original features, row for row with ``xa``.
+    alpha : float
+        Ridge penalty per pair: the penalty is ``alpha * max(n, 1)``; larger values pull ``W``
+        towards 0 (the naive attacker).
+
+    Returns
+    -------
+    W : (D, D) ndarray of float
+        The residual map, in the float dtype of the inputs.
+    """
     n, d = xa.shape
     lam = alpha * max(n, 1)
     if n < d:  # dual form: the same W, an n x n system instead of d x d
@@ -25,10 +44,37 @@ def ridge_map(xa: np.ndarray, xo: np.ndarray, alpha: float) -> np.ndarray:
 
 def adapt_queries(q_feats, q_pids, *, train_anon, train_orig, train_pids, alpha: float = 0.1,
                   max_folds: int = 10) -> np.ndarray:
-    """The ``learned`` attacker's query features: each query mapped by a ridge map fitted only on pairs
-    (anonymized feature, its aligned original feature) of OTHER identities. Identity folds: one
-    identity out when there are at most ``max_folds`` identities, else ``max_folds`` folds.
-    Queries with no other identity to learn from keep their naive features. Rows re-normalized."""
+    """The ``learned`` attacker's query features, each mapped by a ridge map of OTHER identities.
+
+    Each query is mapped by a ridge map (:func:`ridge_map`) fitted only on pairs (anonymized
+    feature, its aligned original feature) of OTHER identities. Identity folds: one identity out
+    when there are at most ``max_folds`` identities, else ``max_folds`` folds (the sorted unique
+    query identities dealt round-robin). Queries with no other identity to learn from (fewer than 2
+    training pairs outside their fold) keep their naive features. Rows are re-normalized.
+
+    Parameters
+    ----------
+    q_feats : (Q, D) array_like of float
+        Query (anonymized) features.
+    q_pids : (Q,) array_like
+        Identity label of each query; the folds are made of these identities.
+    train_anon : (P, D) ndarray of float
+        Anonymized features of the aligned training pairs.
+    train_orig : (P, D) ndarray of float
+        The aligned original features, row for row with ``train_anon``.
+    train_pids : (P,) ndarray
+        Identity label of each training pair; pairs of a fold's own identities are left out of
+        its fit.
+    alpha : float, optional
+        Ridge penalty per pair (see :func:`ridge_map`). Default 0.1.
+    max_folds : int, optional
+        At most this many folds, i.e. ridge fits. Default 10.
+
+    Returns
+    -------
+    q : (Q, D) ndarray of float32
+        The adapted query features, rows of unit L2 norm.
+    """
     q = np.asarray(q_feats, np.float64).copy()
     ids = np.unique(q_pids)
     folds = [ids[i::max_folds] for i in range(min(max_folds, len(ids)))]
@@ -44,15 +90,58 @@ def adapt_queries(q_feats, q_pids, *, train_anon, train_orig, train_pids, alpha:
 
 
 def centred(x: np.ndarray) -> np.ndarray:
-    """Rows minus their mean, re-normalized to unit L2 norm (float32)."""
+    """Rows minus their mean, re-normalized to unit L2 norm.
+
+    Parameters
+    ----------
+    x : (N, D) ndarray of float
+        Feature rows.
+
+    Returns
+    -------
+    xc : (N, D) ndarray of float32
+        ``x`` minus its column mean, each row scaled to unit L2 norm (a row equal to the mean
+        becomes a zero row).
+    """
     x = x - x.mean(axis=0)
     return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def learned_features(qf: np.ndarray, q_pids: np.ndarray, gf: np.ndarray, *, pair_q: np.ndarray,
                      pair_g: np.ndarray, alpha: float = 0.1) -> tuple[np.ndarray, np.ndarray, str]:
-    """The ``learned`` attacker's (query, gallery) features and a note. ``pair_q``/``pair_g``: row
-    positions of the aligned (anonymized query, original gallery) crop pairs it may learn from."""
+    """The ``learned`` attacker's (query, gallery) features and a note.
+
+    Query and gallery features are each centred on their own mean (:func:`centred`: removes the
+    shift the method gives every feature); then, when there is more than one query identity, the
+    queries are mapped by :func:`adapt_queries`, learning from the aligned (anonymized query,
+    original gallery) crop pairs of the other identities.
+
+    Parameters
+    ----------
+    qf : (Q, D) ndarray of float
+        Anonymized query features.
+    q_pids : (Q,) ndarray
+        Identity label of each query.
+    gf : (G, D) ndarray of float
+        Original gallery features.
+    pair_q : (P,) ndarray of int
+        Row positions in ``qf`` of the aligned (anonymized query, original gallery) crop pairs it
+        may learn from.
+    pair_g : (P,) ndarray of int
+        Row positions in ``gf`` of the same pairs, element for element with ``pair_q``.
+    alpha : float, optional
+        Ridge penalty per pair (see :func:`ridge_map`). Default 0.1.
+
+    Returns
+    -------
+    q : (Q, D) ndarray of float32
+        Attacked query features, rows of unit L2 norm.
+    g : (G, D) ndarray of float32
+        Centred gallery features, rows of unit L2 norm.
+    note : str
+        How the map was learned (number of other identities per fold); with fewer than 3 it warns
+        that this is a closed-set guess among very few people, to read with the chance level.
+    """
     qc, gc = centred(qf), centred(gf)
     n_ids = len(np.unique(q_pids))
     n_train = len(np.unique(q_pids[pair_q])) - 1 if len(pair_q) else 0
@@ -65,9 +154,24 @@ def learned_features(qf: np.ndarray, q_pids: np.ndarray, gf: np.ndarray, *, pair
 
 
 def strongest(rows: list[dict]) -> dict:
-    """The ``adaptive`` row: a copy of the row with the highest Rank-1 (then mAP; earlier rows win
-    ties, so naive when nothing beats it), attacker set to ``adaptive`` and a note naming the attack.
-    ``rows``: summary rows of the same method x embedder x protocol x mode, naive first."""
+    """The ``adaptive`` row: the strongest of several scored attacks on the same queries.
+
+    A copy of the row with the highest Rank-1 (then mAP; NaN counts as lowest; earlier rows win
+    ties, so naive when nothing beats it), with ``attacker`` set to ``'adaptive'``, ``direction``
+    set to ``'anonymized->original'`` (anonymized queries re-identified as the original people,
+    whichever gallery won) and a ``note`` naming the attack, followed by the winner's own note.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Summary rows of the same method x embedder x protocol x mode, naive first (non-empty);
+        each needs ``rank1`` and ``mAP`` (fractions in [0, 1] or NaN), ``attacker`` and ``note``.
+
+    Returns
+    -------
+    row : dict
+        The winning row with ``attacker``, ``direction`` and ``note`` replaced.
+    """
     def key(i):
         r = rows[i]
         return (np.nan_to_num(r["rank1"], nan=-1.0), np.nan_to_num(r["mAP"], nan=-1.0), -i)

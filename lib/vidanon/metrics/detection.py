@@ -24,8 +24,27 @@ def _boxes(b, name: str) -> np.ndarray:
 
 
 def box_iou(a, b) -> np.ndarray:
-    """Intersection over union ``(N, M)`` in [0, 1] of boxes ``a (N, 4)`` and ``b (M, 4)``
-    (same definition as ``torchvision.ops.box_iou``: continuous coordinates, no +1)."""
+    """Intersection over union of every pair of boxes of two sets.
+
+    Same definition as ``torchvision.ops.box_iou``: continuous coordinates, no +1.
+
+    Parameters
+    ----------
+    a : (N, 4) array_like of float
+        Boxes ``x1, y1, x2, y2`` in pixels; further columns (a score) are ignored.
+    b : (M, 4) array_like of float
+        Boxes ``x1, y1, x2, y2`` in pixels; further columns are ignored.
+
+    Returns
+    -------
+    iou : (N, M) ndarray of float
+        IoU of ``a[i]`` and ``b[j]``, in [0, 1]; 0 where the union is empty.
+
+    Raises
+    ------
+    ValueError
+        If a non-empty ``a`` or ``b`` is not a 2-D array with at least 4 columns.
+    """
     a, b = _boxes(a, "a"), _boxes(b, "b")
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
@@ -41,9 +60,33 @@ def match_boxes(ref, pred, iou_threshold: float = 0.5,
                 method: str = "hungarian") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One-to-one matching of ``pred`` boxes to ``ref`` boxes with IoU >= ``iou_threshold``.
 
-    ``method``: ``"hungarian"`` (maximises the total IoU, scipy's linear_sum_assignment) or
-    ``"greedy"`` (highest IoU pair first, as COCO's evaluation). Returns ``(ref_idx, pred_idx, iou)``
-    of the matched pairs.
+    Parameters
+    ----------
+    ref : (N, 4) array_like of float
+        Reference boxes ``x1, y1, x2, y2`` in pixels (a score column is ignored).
+    pred : (M, 4) array_like of float
+        Predicted boxes ``x1, y1, x2, y2`` in pixels (a score column is ignored).
+    iou_threshold : float, optional
+        Smallest IoU, in [0, 1], of a matched pair. Default 0.5.
+    method : {'hungarian', 'greedy'}, optional
+        ``'hungarian'`` (default) maximises the total IoU (scipy's ``linear_sum_assignment``),
+        then drops the pairs below the threshold; ``'greedy'`` takes the highest-IoU pair first, as
+        COCO's evaluation.
+
+    Returns
+    -------
+    ref_idx : (K,) ndarray of int
+        Indices into ``ref`` of the matched pairs.
+    pred_idx : (K,) ndarray of int
+        Indices into ``pred`` of the matched pairs.
+    iou : (K,) ndarray of float
+        IoU of each matched pair, in [``iou_threshold``, 1].
+
+    Raises
+    ------
+    ValueError
+        If the boxes are malformed (see :func:`box_iou`), or ``method`` is unknown (checked only
+        when both sets are non-empty).
     """
     iou = box_iou(ref, pred)
     empty = (np.zeros(0, int), np.zeros(0, int), np.zeros(0))
@@ -72,8 +115,25 @@ def match_boxes(ref, pred, iou_threshold: float = 0.5,
 
 @dataclass(frozen=True)
 class Preservation:
-    """Counts of one frame (or summed over many): ``recall = n_matched / n_ref``; ``mean_iou`` over
-    the matched pairs (NaN when none); ``n_extra`` = anonymized detections without a reference."""
+    """Detection counts of one frame (or summed over many frames with ``+``).
+
+    Attributes
+    ----------
+    n_ref : int
+        Detections on the original frame (the reference).
+    n_pred : int
+        Detections on the anonymized frame.
+    n_matched : int
+        Reference detections matched one-to-one by an anonymized detection.
+    iou_sum : float
+        Sum of the IoUs of the matched pairs.
+    recall : float
+        ``n_matched / n_ref``, in [0, 1] (NaN when there is no reference detection).
+    mean_iou : float
+        Mean IoU over the matched pairs, in [0, 1] (NaN when none).
+    n_extra : int
+        Anonymized detections without a reference (``n_pred - n_matched``).
+    """
 
     n_ref: int
     n_pred: int
@@ -82,24 +142,81 @@ class Preservation:
 
     @property
     def recall(self) -> float:
+        """Share of the reference detections found again, ``n_matched / n_ref``.
+
+        Returns
+        -------
+        recall : float
+            Fraction in [0, 1]; NaN when ``n_ref`` is 0.
+        """
         return self.n_matched / self.n_ref if self.n_ref else float("nan")
 
     @property
     def mean_iou(self) -> float:
+        """Mean IoU over the matched pairs, ``iou_sum / n_matched``.
+
+        Returns
+        -------
+        mean_iou : float
+            IoU in [0, 1]; NaN when no pair was matched.
+        """
         return self.iou_sum / self.n_matched if self.n_matched else float("nan")
 
     @property
     def n_extra(self) -> int:
+        """Anonymized detections without a reference, ``n_pred - n_matched``.
+
+        Returns
+        -------
+        n_extra : int
+            Count of unmatched anonymized detections.
+        """
         return self.n_pred - self.n_matched
 
     def __add__(self, other: "Preservation") -> "Preservation":
+        """Counts of two frames (or sets of frames) summed.
+
+        Parameters
+        ----------
+        other : Preservation
+            The counts to add.
+
+        Returns
+        -------
+        total : Preservation
+            Every count (and ``iou_sum``) summed.
+        """
         return Preservation(self.n_ref + other.n_ref, self.n_pred + other.n_pred,
                             self.n_matched + other.n_matched, self.iou_sum + other.iou_sum)
 
 
 def detection_preservation(ref, pred, iou_threshold: float = 0.5, method: str = "hungarian") -> Preservation:
-    """How many of the original frame's detections ``ref`` are found again in ``pred`` (detections of
-    the same detector on the anonymized frame), matched one-to-one at IoU >= ``iou_threshold``."""
+    """How many of the original frame's detections are found again in the anonymized frame.
+
+    ``ref`` and ``pred`` come from the same detector, on the original and on the anonymized frame;
+    they are matched one-to-one at IoU >= ``iou_threshold`` (:func:`match_boxes`).
+
+    Parameters
+    ----------
+    ref : (N, 4) array_like of float
+        Detections on the original frame, ``x1, y1, x2, y2`` in pixels (a score column is ignored).
+    pred : (M, 4) array_like of float
+        Detections on the anonymized frame, ``x1, y1, x2, y2`` in pixels (a score column is ignored).
+    iou_threshold : float, optional
+        Smallest IoU, in [0, 1], of a matched pair. Default 0.5.
+    method : {'hungarian', 'greedy'}, optional
+        Matching method (see :func:`match_boxes`). Default ``'hungarian'``.
+
+    Returns
+    -------
+    counts : Preservation
+        The frame's counts: ``n_ref = N``, ``n_pred = M``, matched pairs and their IoU sum.
+
+    Raises
+    ------
+    ValueError
+        If the boxes are malformed or ``method`` is unknown (see :func:`match_boxes`).
+    """
     ref, pred = _boxes(ref, "ref"), _boxes(pred, "pred")
     _, _, iou = match_boxes(ref, pred, iou_threshold, method)
     return Preservation(len(ref), len(pred), len(iou), float(iou.sum()))

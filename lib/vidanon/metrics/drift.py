@@ -11,7 +11,21 @@ import numpy as np
 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise cosine distance of two (N, D) arrays (or a (D,) row broadcast); NaN rows give NaN."""
+    """Row-wise cosine distance ``1 - cos`` of two sets of rows.
+
+    Parameters
+    ----------
+    a : (N, D) or (D,) array_like of float
+        Rows; a single (D,) row is broadcast against the rows of ``b``.
+    b : (N, D) or (D,) array_like of float
+        Rows; a single (D,) row is broadcast against the rows of ``a``.
+
+    Returns
+    -------
+    d : (N,) ndarray of float64
+        Cosine distance of each pair of rows, in [0, 2] (0 = same direction); NaN where a row has
+        a NaN (or is all zero).
+    """
     a = np.atleast_2d(np.asarray(a, dtype=np.float64))
     b = np.atleast_2d(np.asarray(b, dtype=np.float64))
     na = np.linalg.norm(a, axis=1)
@@ -22,11 +36,28 @@ def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def drift_curves(anonymized: np.ndarray, original: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Per-frame distances of a track's anonymized embeddings (T, D).
+    """Per-frame distances of a track's anonymized embeddings.
 
-    Returns ``to_first`` (to the first frame that has an embedding), ``to_previous`` (to the last
-    earlier frame that has one; NaN for the first) and, when ``original`` (T, D) is given,
-    ``to_original`` (to the same frame's original crop). All (T,) arrays.
+    Parameters
+    ----------
+    anonymized : (T, D) array_like of float
+        The track's embeddings of the anonymized crops, one row per frame in time order; rows of
+        NaN mark frames without an embedding.
+    original : (T, D) array_like of float, optional
+        The same frames' embeddings of the original crops. None (default): no ``to_original``.
+
+    Returns
+    -------
+    curves : dict of str to (T,) ndarray of float64
+        Cosine distances in [0, 2], NaN on frames without an embedding: ``to_first`` (to the first
+        frame that has an embedding), ``to_previous`` (to the last earlier frame that has one; NaN
+        for the first) and, when ``original`` is given, ``to_original`` (to the same frame's
+        original crop).
+
+    Raises
+    ------
+    ValueError
+        If ``anonymized`` is not 2-D, or ``original`` does not have its shape.
     """
     x = np.asarray(anonymized, dtype=np.float64)
     if x.ndim != 2:
@@ -48,13 +79,39 @@ def drift_curves(anonymized: np.ndarray, original: np.ndarray | None = None) -> 
 
 
 def identity_switches(to_previous: np.ndarray, threshold: float) -> int:
-    """Number of frame-to-frame jumps larger than ``threshold`` (cosine distance); NaNs are skipped."""
+    """Number of frame-to-frame jumps larger than ``threshold``.
+
+    Parameters
+    ----------
+    to_previous : (T,) array_like of float
+        Cosine distances to the previous frame (``to_previous`` of :func:`drift_curves`); NaNs are
+        skipped.
+    threshold : float
+        Cosine distance, in [0, 2], that a jump must exceed (strictly) to count as a switch.
+
+    Returns
+    -------
+    n : int
+        Number of switches.
+    """
     d = np.asarray(to_previous, dtype=np.float64)
     return int(np.sum(d[~np.isnan(d)] > threshold))
 
 
 def summarize(values: np.ndarray) -> dict[str, float]:
-    """Mean, 95th percentile and count of the non-NaN values (NaN statistics when there are none)."""
+    """Mean, 95th percentile and count of the non-NaN values.
+
+    Parameters
+    ----------
+    values : array_like of float
+        Values of any shape (e.g. a (T,) curve of :func:`drift_curves`); NaNs are left out.
+
+    Returns
+    -------
+    stats : dict
+        ``mean`` and ``p95`` (float, NaN when there are no values) and ``n`` (int, the number of
+        non-NaN values).
+    """
     v = np.asarray(values, dtype=np.float64)
     v = v[~np.isnan(v)]
     if not v.size:
@@ -63,8 +120,33 @@ def summarize(values: np.ndarray) -> dict[str, float]:
 
 
 def pca_fit(x: np.ndarray, n_components: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """PCA of rows ``x`` (N, D): ``(mean (D,), components (k, D), explained variance ratio (k,))``.
-    Component signs are fixed (largest absolute loading positive) so maps are reproducible."""
+    """PCA of rows ``x``: mean, principal axes and explained variance ratios.
+
+    Component signs are fixed (largest absolute loading positive) so maps are reproducible. When
+    ``x`` has fewer dimensions (or rows) than ``n_components``, the missing axes are zero rows
+    with ratio 0.
+
+    Parameters
+    ----------
+    x : (N, D) array_like of float
+        Data rows, N >= 2.
+    n_components : int, optional
+        Number k of principal axes. Default 2.
+
+    Returns
+    -------
+    mean : (D,) ndarray of float64
+        Column mean of ``x``.
+    components : (k, D) ndarray of float64
+        Principal axes (unit rows), by decreasing variance.
+    ratio : (k,) ndarray of float64
+        Explained variance ratio of each axis, in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not 2-D or has fewer than 2 rows.
+    """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or len(x) < 2:
         raise ValueError(f"PCA needs at least 2 rows of (N, D) data, got shape {x.shape}")

@@ -10,9 +10,35 @@ from vidanon.metrics import ranking
 
 def verified(distmat, q_pids, g_pids, q_camids, g_camids, *, threshold: float,
              impostor: bool = False) -> np.ndarray:
-    """Per query: 1/0 whether a kept gallery face of the SAME identity (``impostor``: of ANOTHER
-    identity) lies closer than ``threshold``; NaN where the protocol leaves the query no true match.
-    Same-pid, same-camid gallery faces are removed as in the ranking."""
+    """Per query: whether a kept gallery face of the same identity lies closer than ``threshold``.
+
+    With ``impostor``, the same for a gallery face of ANOTHER identity (a false match). Same-pid,
+    same-camid gallery faces are removed as in the ranking.
+
+    Parameters
+    ----------
+    distmat : (Q, G) array_like of float
+        Query x gallery distances, smaller = more similar (e.g. Euclidean distances of raw dlib
+        descriptors).
+    q_pids : (Q,) array_like
+        Identity label of each query.
+    g_pids : (G,) array_like
+        Identity label of each gallery face.
+    q_camids : (Q,) array_like
+        Camera / segment label of each query.
+    g_camids : (G,) array_like
+        Camera / segment label of each gallery face.
+    threshold : float
+        Same-person distance, in the unit of ``distmat`` (0.6 for dlib's Euclidean distance); a
+        face must be strictly closer.
+    impostor : bool, optional
+        False (default): faces of the query's own identity; True: faces of other identities.
+
+    Returns
+    -------
+    hit : (Q,) ndarray of float
+        1.0 or 0.0 per query; NaN where the protocol leaves the query no true match.
+    """
     d = np.asarray(distmat)
     same = np.asarray(g_pids)[None, :] == np.asarray(q_pids)[:, None]
     kept = ~(same & (np.asarray(g_camids)[None, :] == np.asarray(q_camids)[:, None]))
@@ -24,9 +50,41 @@ def verified(distmat, q_pids, g_pids, q_camids, g_camids, *, threshold: float,
 
 def leakage_row(q_desc, g_desc, q_pids, g_pids, q_camids, g_camids, *, threshold: float, n_boot: int = 1000,
                 seed: int = 0) -> dict:
-    """Rank-1 (CI, chance, privacy level), mAP and the verified share (CI) of query face descriptors
-    against gallery face descriptors (raw descriptors, Euclidean; ``threshold``: the model's
-    same-person distance, 0.6 for dlib); also the identified and false-match shares (fractions)."""
+    """Face identification leakage of query face descriptors against gallery face descriptors.
+
+    Rank-1 (CI, chance, privacy level), mAP and the verified share (CI) of the queries, on the
+    Euclidean distances of the raw descriptors, plus the identified share (the nearest kept face is
+    the true person AND closer than ``threshold``) and the false-match share.
+
+    Parameters
+    ----------
+    q_desc : (Q, D) array_like of float
+        Raw (not normalized) query face descriptors, e.g. dlib's (Q, 128).
+    g_desc : (G, D) array_like of float
+        Raw gallery face descriptors.
+    q_pids : (Q,) array_like
+        Identity label of each query.
+    g_pids : (G,) array_like
+        Identity label of each gallery face.
+    q_camids : (Q,) array_like
+        Camera / segment label of each query.
+    g_camids : (G,) array_like
+        Camera / segment label of each gallery face; same-pid, same-camid faces are removed.
+    threshold : float
+        The model's same-person distance (Euclidean, raw descriptors): 0.6 for dlib.
+    n_boot : int, optional
+        Bootstrap resamples for the confidence intervals (0: NaN intervals). Default 1000.
+    seed : int, optional
+        Seed of the bootstrap. Default 0.
+
+    Returns
+    -------
+    row : dict
+        ``rank1``, ``rank1_lo``, ``rank1_hi``, ``mAP``, ``chance_rank1``, ``privacy_level``,
+        ``n_queries``, ``n_identities`` and ``note`` as in :func:`vidanon.metrics.ranking.score`,
+        and ``verified``, ``verified_lo``, ``verified_hi``, ``identified`` and ``false_match``:
+        fractions in [0, 1] (NaN when no query has a true match).
+    """
     dist = ranking.euclidean_distmat(q_desc, g_desc)
     ev = ranking.score(dist, q_pids, g_pids, q_camids, g_camids, n_boot=n_boot, seed=seed)
     v = verified(dist, q_pids, g_pids, q_camids, g_camids, threshold=threshold)

@@ -7,7 +7,23 @@ import numpy as np
 
 
 def fraction_inside(boxes: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """Fraction (0..1) of each ``x1, y1, x2, y2`` box's area (pixels) covered by the bool ``region``."""
+    """Fraction of each box's area covered by a region.
+
+    Parameters
+    ----------
+    boxes : (N, 4) array_like of float
+        Boxes ``x1, y1, x2, y2`` in pixels, exactly 4 columns (the array is reshaped to (-1, 4));
+        each covers the pixels ``floor(x1)..ceil(x2)`` and ``floor(y1)..ceil(y2)`` (end excluded),
+        clipped to the frame.
+    region : (H, W) ndarray of bool
+        The region (e.g. the person pixels of a frame).
+
+    Returns
+    -------
+    frac : (N,) ndarray of float
+        Fraction in [0, 1] of each box's pixels inside ``region``; 0 for a box with no pixel in
+        the frame.
+    """
     boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
     out = np.zeros(len(boxes))
     h, w = region.shape
@@ -20,8 +36,25 @@ def fraction_inside(boxes: np.ndarray, region: np.ndarray) -> np.ndarray:
 
 
 def mean_abs_diff(a: np.ndarray, b: np.ndarray, box) -> float:
-    """Mean absolute difference (grey levels, 0..255) of two frames inside an ``x1, y1, x2, y2`` box
-    (clipped to the frame); inf when the frames differ in shape or the box is empty."""
+    """Mean absolute difference of two frames inside a box.
+
+    Parameters
+    ----------
+    a : (H, W, 3) ndarray of uint8
+        A frame (RGB, or any uint8 array of the same shape as ``b``). It is cast to int16, so
+        float frames in [0, 1] would be truncated: pass uint8.
+    b : (H, W, 3) ndarray of uint8
+        The other frame.
+    box : sequence of 4 float
+        ``x1, y1, x2, y2`` in pixels, rounded to integers; the rows ``y1..y2`` and columns
+        ``x1..x2`` are included (end included), clipped to the frame.
+
+    Returns
+    -------
+    mad : float
+        Mean absolute difference in grey levels, 0..255, over the box's pixels and channels; inf
+        when the frames differ in shape or the box is empty.
+    """
     if a.shape != b.shape:
         return float("inf")
     x1, y1, x2, y2 = (int(round(v)) for v in box)
@@ -31,11 +64,25 @@ def mean_abs_diff(a: np.ndarray, b: np.ndarray, box) -> float:
 
 
 def summarize(faces, leaked, unchanged=None) -> dict:
-    """Counts of one video from per-frame counts: ``faces`` (faces found), ``leaked`` (faces inside a
-    person) and optionally ``unchanged`` (leaked faces the method left as they were).
+    """Counts of one video from its per-frame counts.
 
-    Returns ``frames``, ``face_frames`` (frames with any face), ``leaked_frames``, ``leaked_faces``,
-    ``leak_rate`` (leaked frames / frames, 0..1) and, with ``unchanged``, ``unchanged_frames``."""
+    Parameters
+    ----------
+    faces : (F,) array_like of int
+        Faces found, per frame.
+    leaked : (F,) array_like of int
+        Leaked faces (faces inside a person), per frame.
+    unchanged : (F,) array_like of int, optional
+        Leaked faces the method left as they were, per frame. None (default): no
+        ``unchanged_frames``.
+
+    Returns
+    -------
+    counts : dict
+        ``frames`` (F), ``face_frames`` (frames with any face), ``leaked_frames``, ``leaked_faces``,
+        ``leak_rate`` (leaked frames / frames, a fraction in [0, 1], NaN without frames) and, with
+        ``unchanged``, ``unchanged_frames``.
+    """
     faces, leaked = np.asarray(faces), np.asarray(leaked)
     n = len(faces)
     n_leaked = int((leaked > 0).sum())

@@ -6,10 +6,28 @@ import numpy as np
 
 
 def pareto_front(x, y) -> np.ndarray:
-    """Indices of the non-dominated points, sorted by x, where LOWER x and HIGHER y are better.
+    """Indices of the non-dominated points, where LOWER x and HIGHER y are better.
 
-    ``x``, ``y``: 1-D arrays of equal length (NaN points are never on the front). A point is
-    dominated when another has x' <= x and y' >= y with at least one strict inequality."""
+    A point is dominated when another has x' <= x and y' >= y with at least one strict inequality.
+    NaN (or infinite) points are never on the front.
+
+    Parameters
+    ----------
+    x : (N,) array_like of float
+        First criterion, lower is better.
+    y : (N,) array_like of float
+        Second criterion, higher is better.
+
+    Returns
+    -------
+    front : (K,) ndarray of int
+        Indices of the points on the front, sorted by x.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` and ``y`` are not 1-D arrays of the same length.
+    """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:

@@ -63,19 +63,60 @@ def _split(kps: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def box_area(boxes: np.ndarray) -> np.ndarray:
-    """Area in pixels^2 of boxes ``(..., 4)`` x1, y1, x2, y2."""
+    """Area of boxes in pixels^2.
+
+    Parameters
+    ----------
+    boxes : (..., 4) array_like of float
+        Boxes ``x1, y1, x2, y2`` in pixels.
+
+    Returns
+    -------
+    area : (...) ndarray of float
+        ``(x2 - x1) * (y2 - y1)`` in pixels^2, a negative side counting as 0.
+    """
     b = np.asarray(boxes, dtype=float)
     return np.clip(b[..., 2] - b[..., 0], 0, None) * np.clip(b[..., 3] - b[..., 1], 0, None)
 
 
 def box_size(boxes: np.ndarray) -> np.ndarray:
-    """The larger side in pixels of boxes ``(..., 4)``: the PCK normalisation used here."""
+    """The larger side of boxes in pixels: the PCK normalisation used here.
+
+    Parameters
+    ----------
+    boxes : (..., 4) array_like of float
+        Boxes ``x1, y1, x2, y2`` in pixels.
+
+    Returns
+    -------
+    size : (...) ndarray of float
+        ``max(x2 - x1, y2 - y1)`` in pixels (not clipped at 0).
+    """
     b = np.asarray(boxes, dtype=float)
     return np.maximum(b[..., 2] - b[..., 0], b[..., 3] - b[..., 1])
 
 
 def joint_distances(ref: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """Euclidean distance in pixels per joint, ``(..., J)``; inf where ``pred`` has no joint."""
+    """Euclidean distance in pixels per joint between two sets of keypoints.
+
+    Parameters
+    ----------
+    ref : (..., J, 3) array_like of float
+        Reference keypoints: ``x, y`` in pixels and a visibility in [0, 1]; NaN for a missing joint.
+    pred : (..., J, 3) array_like of float
+        Predicted keypoints, same layout, broadcastable against ``ref``.
+
+    Returns
+    -------
+    d : (..., J) ndarray of float
+        Distance in pixels; inf where ``pred`` has no joint (or ``ref`` has none: any NaN
+        coordinate). Visibility is not used.
+
+    Raises
+    ------
+    ValueError
+        If an input is not of shape (..., J, 3).
+    """
     rxy, _ = _split(ref, "ref")
     pxy, _ = _split(pred, "pred")
     d = np.linalg.norm(pxy - rxy, axis=-1)
@@ -86,9 +127,32 @@ def keypoint_similarity(ref: np.ndarray, pred: np.ndarray, area: np.ndarray | fl
                         vis_thresh: float = VISIBILITY_THRESHOLD) -> np.ndarray:
     """COCO's per-keypoint similarity ``exp(-d^2 / (2 s^2 k^2))`` on the 17 COCO joints.
 
-    ``ref``, ``pred``: ``(..., 33, 3)`` MediaPipe keypoints (pixels). ``area``: object scale s^2 in
-    pixels^2 (COCO uses the segment area; here the person box area), broadcast over ``...``.
-    Returns ``(..., 17)`` in [0, 1], NaN where the reference joint is not visible.
+    As pycocotools: ``k = 2 sigma`` with COCO's per-keypoint sigmas, ``d`` the distance in pixels
+    and ``s^2`` the object scale.
+
+    Parameters
+    ----------
+    ref : (..., 33, 3) array_like of float
+        Reference MediaPipe keypoints: ``x, y`` in pixels and a visibility in [0, 1].
+    pred : (..., 33, 3) array_like of float
+        Predicted MediaPipe keypoints, same layout.
+    area : (...) array_like of float or float
+        Object scale s^2 in pixels^2 (COCO uses the segment area; here the person box area),
+        broadcast over ``...``.
+    vis_thresh : float, optional
+        Visibility, in [0, 1], at or above which a reference joint counts as visible. Default
+        ``VISIBILITY_THRESHOLD`` (0.5).
+
+    Returns
+    -------
+    ks : (..., 17) ndarray of float
+        Similarity in [0, 1], in COCO order; NaN where the reference joint is not visible; 0 where
+        the predicted joint is missing.
+
+    Raises
+    ------
+    ValueError
+        If ``ref`` or ``pred`` does not have 33 joints of 3 values.
     """
     ref, pred = np.asarray(ref, dtype=float), np.asarray(pred, dtype=float)
     for a, n in ((ref, "ref"), (pred, "pred")):
@@ -106,9 +170,32 @@ def keypoint_similarity(ref: np.ndarray, pred: np.ndarray, area: np.ndarray | fl
 
 def oks(ref: np.ndarray, pred: np.ndarray, area: np.ndarray | float,
         vis_thresh: float = VISIBILITY_THRESHOLD) -> np.ndarray:
-    """Object keypoint similarity (COCO), ``(...)`` in [0, 1]: mean keypoint similarity over the
-    reference's visible COCO joints. NaN where the reference has no visible COCO joint.
-    A missing predicted joint scores 0."""
+    """Object keypoint similarity (COCO): mean keypoint similarity over the reference's visible joints.
+
+    Only the 17 COCO joints count (:func:`keypoint_similarity`). A missing predicted joint scores 0.
+
+    Parameters
+    ----------
+    ref : (..., 33, 3) array_like of float
+        Reference MediaPipe keypoints: ``x, y`` in pixels and a visibility in [0, 1].
+    pred : (..., 33, 3) array_like of float
+        Predicted MediaPipe keypoints, same layout.
+    area : (...) array_like of float or float
+        Object scale s^2 in pixels^2 (here the person box area, e.g. :func:`box_area`).
+    vis_thresh : float, optional
+        Visibility, in [0, 1], at or above which a reference joint counts as visible. Default
+        ``VISIBILITY_THRESHOLD`` (0.5).
+
+    Returns
+    -------
+    oks : (...) ndarray of float
+        OKS in [0, 1]; NaN where the reference has no visible COCO joint.
+
+    Raises
+    ------
+    ValueError
+        If ``ref`` or ``pred`` does not have 33 joints of 3 values.
+    """
     ks = keypoint_similarity(ref, pred, area, vis_thresh)
     n = np.isfinite(ks).sum(axis=-1)
     with np.errstate(invalid="ignore"):
@@ -117,11 +204,37 @@ def oks(ref: np.ndarray, pred: np.ndarray, area: np.ndarray | float,
 
 def pck(ref: np.ndarray, pred: np.ndarray, size: np.ndarray | float, alpha: float,
         *, vis_thresh: float = VISIBILITY_THRESHOLD, per_joint: bool = False) -> np.ndarray:
-    """Percentage of correct keypoints: a joint is correct when it lies within ``alpha * size``
-    pixels of the reference joint (``size``: person box size, e.g. :func:`box_size`).
+    """Percentage of correct keypoints, as a fraction in [0, 1].
 
-    Only joints visible in the reference count. Returns ``(...)`` fractions in [0, 1] (NaN: no
-    visible reference joint), or with ``per_joint`` a ``(..., J)`` array of 1/0/NaN.
+    A joint is correct when it lies within ``alpha * size`` pixels of the reference joint. Only
+    joints visible in the reference count; all J joints are used (33 for MediaPipe).
+
+    Parameters
+    ----------
+    ref : (..., J, 3) array_like of float
+        Reference keypoints: ``x, y`` in pixels and a visibility in [0, 1].
+    pred : (..., J, 3) array_like of float
+        Predicted keypoints, same layout.
+    size : (...) array_like of float or float
+        Person box size in pixels, e.g. :func:`box_size`.
+    alpha : float
+        Tolerance as a fraction of ``size``.
+    vis_thresh : float, optional
+        Visibility, in [0, 1], at or above which a reference joint counts as visible. Default
+        ``VISIBILITY_THRESHOLD`` (0.5).
+    per_joint : bool, optional
+        False (default): the fraction per person; True: the per-joint results.
+
+    Returns
+    -------
+    pck : (...) or (..., J) ndarray of float
+        Fractions in [0, 1] (NaN: no visible reference joint), or with ``per_joint`` a (..., J)
+        array of 1/0/NaN (NaN: joint not visible in the reference).
+
+    Raises
+    ------
+    ValueError
+        If an input is not of shape (..., J, 3).
     """
     _, rvis = _split(ref, "ref")
     d = joint_distances(ref, pred)
@@ -135,8 +248,30 @@ def pck(ref: np.ndarray, pred: np.ndarray, size: np.ndarray | float, alpha: floa
 
 def visibility_agreement(ref: np.ndarray, pred: np.ndarray,
                          vis_thresh: float = VISIBILITY_THRESHOLD) -> np.ndarray:
-    """Fraction of joints ``(...)`` whose visible/not-visible state (visibility >= ``vis_thresh``)
-    is the same in the prediction as in the reference, over all joints."""
+    """Fraction of joints whose visible/not-visible state is the same in prediction and reference.
+
+    A joint is visible when its visibility is >= ``vis_thresh`` (a joint without coordinates is not
+    visible); all J joints count.
+
+    Parameters
+    ----------
+    ref : (..., J, 3) array_like of float
+        Reference keypoints: ``x, y`` in pixels and a visibility in [0, 1].
+    pred : (..., J, 3) array_like of float
+        Predicted keypoints, same layout.
+    vis_thresh : float, optional
+        Visibility threshold in [0, 1]. Default ``VISIBILITY_THRESHOLD`` (0.5).
+
+    Returns
+    -------
+    agreement : (...) ndarray of float
+        Fraction in [0, 1] of the J joints.
+
+    Raises
+    ------
+    ValueError
+        If an input is not of shape (..., J, 3).
+    """
     _, rvis = _split(ref, "ref")
     _, pvis = _split(pred, "pred")
     return ((rvis >= vis_thresh) == (pvis >= vis_thresh)).mean(axis=-1)
@@ -146,13 +281,35 @@ def velocity_error(ref: np.ndarray, pred: np.ndarray, scale: np.ndarray | float 
                    vis_thresh: float = VISIBILITY_THRESHOLD) -> np.ndarray:
     """Motion preservation: per-joint error of frame-to-frame velocities along one trajectory.
 
-    ``ref``, ``pred``: ``(T, J, 3)`` keypoints of ONE person over consecutive sampled frames.
-    ``scale``: ``(T,)`` or scalar, divides the velocities (e.g. the person's box size, so the error
-    is in box sizes per frame step; 1 gives pixels per step). For each step t -> t+1 where the joint
-    is visible in both frames of the reference AND found in both frames of the prediction,
-    ``|| (p[t+1] - p[t]) - (r[t+1] - r[t]) || / scale[t]``. Returns ``(T-1, J)`` with NaN where a
-    step is not measurable. A method that keeps each single pose but scrambles motion scores high;
-    identical trajectories score 0.
+    For each step t -> t+1 where the joint is visible in both frames of the reference AND found
+    (visibility > 0) in both frames of the prediction, the error is
+    ``|| (p[t+1] - p[t]) - (r[t+1] - r[t]) || / scale[t]``. A method that keeps each single pose
+    but scrambles motion scores high; identical trajectories score 0.
+
+    Parameters
+    ----------
+    ref : (T, J, 3) array_like of float
+        Reference keypoints of ONE person over consecutive sampled frames: ``x, y`` in pixels and
+        a visibility in [0, 1].
+    pred : (T, J, 3) array_like of float
+        Predicted keypoints of the same person and frames.
+    scale : (T,) array_like of float or float, optional
+        Divides the velocities (e.g. the person's box size, so the error is in box sizes per frame
+        step); step t -> t+1 uses ``scale[t]``. Default 1: pixels per step.
+    vis_thresh : float, optional
+        Visibility, in [0, 1], at or above which a reference joint counts as visible. Default
+        ``VISIBILITY_THRESHOLD`` (0.5).
+
+    Returns
+    -------
+    err : (T-1, J) ndarray of float
+        Velocity error per step and joint, in pixels / ``scale`` per step; NaN where a step is not
+        measurable; (0, J) when T < 2.
+
+    Raises
+    ------
+    ValueError
+        If ``ref`` and ``pred`` are not two (T, J, 3) arrays of the same shape.
     """
     rxy, rvis = _split(ref, "ref")
     pxy, pvis = _split(pred, "pred")

@@ -26,7 +26,29 @@ def _check_pair(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None) -> None:
 
 
 def mse(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """Mean squared difference over all channels (over ``mask`` pixels when given; NaN if empty)."""
+    """Mean squared difference of two images over all channels.
+
+    Parameters
+    ----------
+    a : (H, W) or (H, W, C) ndarray
+        An image (any real dtype).
+    b : (H, W) or (H, W, C) ndarray
+        The other image, same shape.
+    mask : (H, W) ndarray of bool, optional
+        Pixels to average over (bool dtype: an integer 0/1 mask would be taken as row indices).
+        None (default): every pixel.
+
+    Returns
+    -------
+    mse : float
+        Mean squared difference in the images' units squared (grey levels^2 for uint8 frames);
+        NaN when ``mask`` selects no pixel.
+
+    Raises
+    ------
+    ValueError
+        If the images differ in shape or ``mask`` is not (H, W).
+    """
     _check_pair(a, b, mask)
     d = (np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)) ** 2
     if d.ndim == 3:
@@ -39,8 +61,29 @@ def mse(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
 def psnr(a: np.ndarray, b: np.ndarray, data_range: float, mask: np.ndarray | None = None) -> float:
     """Peak signal-to-noise ratio in dB, ``10 log10(data_range**2 / MSE)``.
 
-    Identical images give ``inf``; an empty mask gives NaN. Equals
-    ``skimage.metrics.peak_signal_noise_ratio`` when ``mask`` is None.
+    Equals ``skimage.metrics.peak_signal_noise_ratio`` when ``mask`` is None.
+
+    Parameters
+    ----------
+    a : (H, W) or (H, W, C) ndarray
+        Reference image.
+    b : (H, W) or (H, W, C) ndarray
+        The other image, same shape.
+    data_range : float
+        Value range of the images: 255 for uint8 frames, 1.0 for floats in [0, 1].
+    mask : (H, W) ndarray of bool, optional
+        Pixels to compare (bool dtype: an integer 0/1 mask would be taken as row indices).
+        None (default): every pixel.
+
+    Returns
+    -------
+    psnr : float
+        PSNR in dB; ``inf`` for identical images, NaN for an empty mask.
+
+    Raises
+    ------
+    ValueError
+        If the images differ in shape or ``mask`` is not (H, W).
     """
     m = mse(a, b, mask)
     if np.isnan(m):
@@ -51,7 +94,31 @@ def psnr(a: np.ndarray, b: np.ndarray, data_range: float, mask: np.ndarray | Non
 
 
 def ssim_map(a: np.ndarray, b: np.ndarray, data_range: float) -> np.ndarray:
-    """Per-pixel SSIM (H, W) with Wang's settings, averaged over channels for colour images."""
+    """Per-pixel SSIM with Wang's settings, averaged over channels for colour images.
+
+    scikit-image's ``structural_similarity(..., gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, full=True)``; the map includes the border of ``SSIM_PAD`` pixels
+    that :func:`ssim` leaves out.
+
+    Parameters
+    ----------
+    a : (H, W) or (H, W, C) ndarray
+        Reference image.
+    b : (H, W) or (H, W, C) ndarray
+        The other image, same shape.
+    data_range : float
+        Value range of the images: 255 for uint8 frames, 1.0 for floats in [0, 1].
+
+    Returns
+    -------
+    s : (H, W) ndarray of float64
+        Local SSIM in [-1, 1] (1 = identical).
+
+    Raises
+    ------
+    ValueError
+        If the images differ in shape.
+    """
     _check_pair(a, b, None)
     channel_axis = 2 if a.ndim == 3 else None
     _, full = structural_similarity(
@@ -62,8 +129,33 @@ def ssim_map(a: np.ndarray, b: np.ndarray, data_range: float) -> np.ndarray:
 
 
 def ssim(a: np.ndarray, b: np.ndarray, data_range: float, mask: np.ndarray | None = None) -> float:
-    """Mean SSIM in [-1, 1] (1 = identical), over ``mask`` pixels when given (NaN if none are left
-    after the border of half a window is excluded)."""
+    """Mean SSIM, over ``mask`` pixels when given.
+
+    The mean leaves out the border of half a window (``SSIM_PAD`` pixels), as scikit-image's own
+    mean does, so with no mask it equals ``skimage.metrics.structural_similarity``.
+
+    Parameters
+    ----------
+    a : (H, W) or (H, W, C) ndarray
+        Reference image.
+    b : (H, W) or (H, W, C) ndarray
+        The other image, same shape.
+    data_range : float
+        Value range of the images: 255 for uint8 frames, 1.0 for floats in [0, 1].
+    mask : (H, W) ndarray of bool, optional
+        Pixels to average over. None (default): every pixel.
+
+    Returns
+    -------
+    ssim : float
+        Mean SSIM in [-1, 1] (1 = identical); NaN if no pixel is left after the border of half a
+        window is excluded.
+
+    Raises
+    ------
+    ValueError
+        If the images differ in shape or ``mask`` is not (H, W).
+    """
     _check_pair(a, b, mask)
     s = ssim_map(a, b, data_range)
     keep = np.zeros(s.shape, dtype=bool)
@@ -76,10 +168,32 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float, mask: np.ndarray | Non
 
 def region_quality(original: np.ndarray, anonymized: np.ndarray, region: np.ndarray | None,
                    data_range: float = 255.0) -> dict[str, float]:
-    """PSNR (dB) and SSIM on the whole frame, inside and outside ``region`` (bool (H, W)).
+    """PSNR (dB) and SSIM on the whole frame, inside and outside a region.
 
     Outside the region is the background an anonymizer should leave intact (high is good); inside
-    is what it changed (low means it changed a lot). With ``region`` None the in/out values are NaN.
+    is what it changed (low means it changed a lot).
+
+    Parameters
+    ----------
+    original : (H, W) or (H, W, C) ndarray
+        The original frame (the reference).
+    anonymized : (H, W) or (H, W, C) ndarray
+        The anonymized frame, same shape.
+    region : (H, W) array_like of bool or None
+        The anonymized region (cast to bool). None: the in/out values are NaN.
+    data_range : float, optional
+        Value range of the frames. Default 255.0, for uint8 frames (1.0 for floats in [0, 1]).
+
+    Returns
+    -------
+    q : dict of str to float
+        ``psnr``, ``psnr_in``, ``psnr_out`` in dB (inf where identical) and ``ssim``, ``ssim_in``,
+        ``ssim_out`` in [-1, 1]; NaN for an empty part.
+
+    Raises
+    ------
+    ValueError
+        If the frames differ in shape or ``region`` is not (H, W).
     """
     s = ssim_map(original, anonymized, data_range)
     keep = np.zeros(s.shape, dtype=bool)

@@ -34,11 +34,31 @@ PRIVACY_BANDS: tuple[tuple[float, float, str], ...] = (
 class Ranking:
     """Result of :func:`evaluate_rank`.
 
-    ``cmc[k-1]`` is Rank-k accuracy in [0, 1]; ``mAP`` and ``mINP`` in [0, 1]. Per-query arrays
-    (length = number of queries, for bootstrapping and per-identity breakdowns): ``valid`` (the query
-    has a true match left after removal), ``first_rank`` (1-based rank of its first true match, 0 when
-    not valid), ``ap``, ``inp`` (NaN when not valid), ``n_true`` (true matches kept), ``n_kept``
-    (gallery items kept).
+    The per-query arrays have one entry per query (for bootstrapping and per-identity breakdowns).
+
+    Attributes
+    ----------
+    cmc : (max_rank,) ndarray of float
+        ``cmc[k-1]`` is the Rank-k accuracy, a fraction in [0, 1] of the valid queries.
+    mAP : float
+        Mean average precision over the valid queries, in [0, 1].
+    mINP : float
+        Mean inverse negative penalty (AGW paper) over the valid queries, in [0, 1].
+    valid : (Q,) ndarray of bool
+        The query has a true match left after the same-pid, same-camid removal.
+    first_rank : (Q,) ndarray of int
+        1-based rank of the query's first true match among the kept gallery items; 0 when not
+        valid.
+    ap : (Q,) ndarray of float
+        Average precision in [0, 1]; NaN when not valid.
+    inp : (Q,) ndarray of float
+        Inverse negative penalty in [0, 1]; NaN when not valid.
+    n_true : (Q,) ndarray of int
+        True matches kept.
+    n_kept : (Q,) ndarray of int
+        Gallery items kept.
+    n_valid : int
+        Number of valid queries.
     """
 
     cmc: np.ndarray
@@ -53,10 +73,28 @@ class Ranking:
 
     @property
     def n_valid(self) -> int:
+        """Number of valid queries (those with a true match left after removal).
+
+        Returns
+        -------
+        n : int
+            Count of ``True`` in ``valid``.
+        """
         return int(self.valid.sum())
 
     def rank(self, k: int) -> float:
-        """Rank-k accuracy (fraction of valid queries whose first true match is within the top k)."""
+        """Rank-k accuracy: fraction of valid queries whose first true match is within the top k.
+
+        Parameters
+        ----------
+        k : int
+            Rank, >= 1; a k beyond the CMC curve's length gives its last value.
+
+        Returns
+        -------
+        acc : float
+            Fraction in [0, 1].
+        """
         return float(self.cmc[min(k, len(self.cmc)) - 1])
 
 
@@ -104,14 +142,33 @@ def evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids, *, max_rank: int 
 
     Parameters
     ----------
-    distmat : (num_query, num_gallery) array, smaller = more similar (any real dtype).
-    q_pids, g_pids : identity labels (ints) of queries and gallery items.
-    q_camids, g_camids : camera / segment labels; same pid AND same camid gallery items are removed.
-    max_rank : length of the CMC curve (reduced to num_gallery when the gallery is smaller).
-    block_elements : memory bound: queries are ranked in blocks of about this many matrix cells.
+    distmat : (num_query, num_gallery) array_like
+        Distances, smaller = more similar (any real dtype).
+    q_pids : (num_query,) array_like of int
+        Identity labels of the queries.
+    g_pids : (num_gallery,) array_like of int
+        Identity labels of the gallery items.
+    q_camids : (num_query,) array_like
+        Camera / segment labels of the queries; gallery items with the same pid AND the same camid
+        as the query are removed.
+    g_camids : (num_gallery,) array_like
+        Camera / segment labels of the gallery items.
+    max_rank : int, optional
+        Length of the CMC curve (reduced to num_gallery when the gallery is smaller). Default 50.
+    block_elements : int, optional
+        Memory bound: queries are ranked in blocks of about this many matrix cells. Default
+        4,000,000.
 
-    Raises ValueError for mismatched lengths, and when no query has a true match in the gallery
-    (where torchreid asserts).
+    Returns
+    -------
+    result : Ranking
+        CMC curve, mAP, mINP and the per-query arrays.
+
+    Raises
+    ------
+    ValueError
+        If ``distmat`` is not 2-D or is empty, for mismatched lengths, and when no query has a true
+        match in the gallery (where torchreid asserts).
     """
     distmat, q_pids, g_pids, q_camids, g_camids = _check_inputs(distmat, q_pids, g_pids, q_camids, g_camids)
     nq, ng = distmat.shape
@@ -141,7 +198,21 @@ def chance_rank(n_true, n_kept, k: int = 1) -> float:
 
     For a query with ``m`` true matches among ``n`` kept gallery items, the probability that a
     random order puts at least one of them in the top k is ``1 - C(n-m, k) / C(n, k)``
-    (for k = 1: ``m / n``). Inputs are the per-query ``Ranking.n_true`` and ``Ranking.n_kept``.
+    (for k = 1: ``m / n``).
+
+    Parameters
+    ----------
+    n_true : (Q,) array_like of int
+        True matches kept per query (``Ranking.n_true``); queries with 0 are left out.
+    n_kept : (Q,) array_like of int
+        Gallery items kept per query (``Ranking.n_kept``).
+    k : int, optional
+        Rank. Default 1.
+
+    Returns
+    -------
+    chance : float
+        Fraction in [0, 1]; NaN when no query has a true match.
     """
     m, n = _valid_counts(n_true, n_kept)
     if len(m) == 0:
@@ -153,8 +224,23 @@ def chance_rank(n_true, n_kept, k: int = 1) -> float:
 
 
 def chance_ap(n_true, n_kept) -> float:
-    """Expected AP of a random ranking, averaged over valid queries (exact, Bestgen 2015 form:
-    E[AP] = (1/n) * (m - 1)/(n - 1) * (n - H_n) + H_n / n, with H_n the n-th harmonic number)."""
+    """Expected AP of a random ranking, averaged over valid queries.
+
+    Exact, Bestgen 2015 form: ``E[AP] = (1/n) * (m - 1)/(n - 1) * (n - H_n) + H_n / n``, with
+    ``m`` true matches among ``n`` kept items and ``H_n`` the n-th harmonic number (1 when n = 1).
+
+    Parameters
+    ----------
+    n_true : (Q,) array_like of int
+        True matches kept per query (``Ranking.n_true``); queries with 0 are left out.
+    n_kept : (Q,) array_like of int
+        Gallery items kept per query (``Ranking.n_kept``).
+
+    Returns
+    -------
+    chance : float
+        Expected AP in [0, 1]; NaN when no query has a true match.
+    """
     m, n = _valid_counts(n_true, n_kept)
     if len(m) == 0:
         return float("nan")
@@ -166,11 +252,29 @@ def chance_ap(n_true, n_kept) -> float:
 
 def bootstrap_ci(values, n_boot: int = 1000, *, alpha: float = 0.05, seed: int = 0,
                  groups=None) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of the mean of per-query ``values``.
+    """Percentile bootstrap confidence interval of the mean of per-query values.
 
-    ``groups`` (optional, one label per value): resample whole groups (e.g. identities) instead of
-    single queries, which is honest when queries of one person are correlated. NaNs are dropped.
-    Returns (low, high); (nan, nan) when there are no values or ``n_boot`` is 0.
+    Parameters
+    ----------
+    values : (Q,) array_like of float
+        Per-query values (e.g. 1/0 Rank-1 hits or APs); NaNs are dropped.
+    n_boot : int, optional
+        Number of bootstrap resamples; 0 gives (nan, nan). Default 1000.
+    alpha : float, optional
+        Two-sided error rate in (0, 1): the interval runs from the ``alpha / 2`` to the
+        ``1 - alpha / 2`` quantile. Default 0.05, a 95% interval.
+    seed : int, optional
+        Seed of numpy's ``default_rng``. Default 0.
+    groups : (Q,) array_like, optional
+        One label per value: resample whole groups (e.g. identities) instead of single queries,
+        which is honest when queries of one person are correlated. None (default): single queries.
+
+    Returns
+    -------
+    low : float
+        Lower bound, in the unit of ``values``; NaN when there are no values or ``n_boot`` is 0.
+    high : float
+        Upper bound; NaN in the same cases.
     """
     v = np.asarray(values, dtype=float)
     ok = ~np.isnan(v)
@@ -193,8 +297,26 @@ def bootstrap_ci(values, n_boot: int = 1000, *, alpha: float = 0.05, seed: int =
 
 
 def privacy_level(rank1: float) -> str:
-    """The project's privacy band of a Rank-1 accuracy given as a fraction in [0, 1]:
-    < 0.10 'excellent', 0.10-0.25 'good', 0.25-0.50 'moderate', > 0.50 'poor'."""
+    """The project's privacy band of a Rank-1 accuracy.
+
+    Bands: < 0.10 'excellent', 0.10-0.25 'good', 0.25-0.50 'moderate', > 0.50 'poor'
+    (0.10 is 'good', 0.25 and 0.50 are 'moderate').
+
+    Parameters
+    ----------
+    rank1 : float or None
+        Rank-1 accuracy as a fraction in [0, 1]; None, NaN or inf give 'n/a'.
+
+    Returns
+    -------
+    level : str
+        ``'excellent'``, ``'good'``, ``'moderate'``, ``'poor'`` or ``'n/a'``.
+
+    Raises
+    ------
+    ValueError
+        If ``rank1`` is finite but outside [0, 1] (e.g. a percentage).
+    """
     if rank1 is None or not np.isfinite(rank1):
         return "n/a"
     if not 0.0 <= rank1 <= 1.0:
@@ -209,14 +331,40 @@ def privacy_level(rank1: float) -> str:
 
 
 def cosine_distmat(q_feats, g_feats) -> np.ndarray:
-    """Cosine distance ``1 - q.g`` (range [0, 2]) between L2-normalized feature rows."""
+    """Cosine distance ``1 - q.g`` between L2-normalized feature rows.
+
+    Parameters
+    ----------
+    q_feats : (Q, D) array_like of float
+        Query features, rows of unit L2 norm (not checked).
+    g_feats : (G, D) array_like of float
+        Gallery features, rows of unit L2 norm (not checked).
+
+    Returns
+    -------
+    d : (Q, G) ndarray of float32
+        Cosine distances, range [0, 2] for unit rows (not clipped).
+    """
     q = np.asarray(q_feats, dtype=np.float32)
     g = np.asarray(g_feats, dtype=np.float32)
     return 1.0 - q @ g.T
 
 
 def euclidean_distmat(a, b) -> np.ndarray:
-    """Euclidean distances (N, M) between the rows of a (N, D) and b (M, D), float64."""
+    """Euclidean distances between the rows of two arrays.
+
+    Parameters
+    ----------
+    a : (N, D) array_like of float
+        First set of rows.
+    b : (M, D) array_like of float
+        Second set of rows.
+
+    Returns
+    -------
+    d : (N, M) ndarray of float64
+        Distance of ``a[i]`` and ``b[j]``, in the unit of the features.
+    """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
     return np.sqrt(np.clip(d2, 0, None))
@@ -224,9 +372,17 @@ def euclidean_distmat(a, b) -> np.ndarray:
 
 @dataclass
 class Scored:
-    """One scored ranking (:func:`score`): the summary ``row`` (Rank-1/5/10, mAP, mINP, CIs, chance,
-    privacy level, counts, note), ``per_query`` arrays of the valid queries (``query`` index, ``pid``,
-    ``first_rank``, ``ap``, ``inp``) and the full :class:`Ranking` (None when nothing could be ranked)."""
+    """One scored ranking (:func:`score`).
+
+    Attributes
+    ----------
+    row : dict
+        The summary row: Rank-1/5/10, mAP, mINP, CIs, chance, privacy level, counts, note.
+    per_query : dict of str to ndarray
+        Arrays of the valid queries: ``query`` (index), ``pid``, ``first_rank``, ``ap``, ``inp``.
+    result : Ranking or None
+        The full :class:`Ranking`; None when nothing could be ranked.
+    """
 
     row: dict
     per_query: dict
@@ -235,9 +391,39 @@ class Scored:
 
 def score(distmat, q_pids, g_pids, q_camids, g_camids, *, n_boot: int = 1000, seed: int = 0,
           max_rank: int = 50) -> Scored:
-    """Rank-1/5/10, mAP, mINP, bootstrap CIs over queries, chance levels and the privacy level of one
-    distance matrix (all fractions in [0, 1]). A matrix where no query has a true match gives NaN
-    metrics, privacy level 'n/a' and the reason as ``note``."""
+    """Rank-1/5/10, mAP, mINP, bootstrap CIs, chance levels and privacy level of one distance matrix.
+
+    All accuracies are fractions in [0, 1]. A matrix where no query has a true match (or any other
+    ValueError of :func:`evaluate_rank`, e.g. mismatched lengths) gives NaN metrics, privacy level
+    'n/a' and the reason as ``note``.
+
+    Parameters
+    ----------
+    distmat : (num_query, num_gallery) ndarray
+        Distances, smaller = more similar.
+    q_pids : (num_query,) array_like of int
+        Identity labels of the queries.
+    g_pids : (num_gallery,) array_like of int
+        Identity labels of the gallery items.
+    q_camids : (num_query,) array_like
+        Camera / segment labels of the queries (same pid AND camid gallery items are removed).
+    g_camids : (num_gallery,) array_like
+        Camera / segment labels of the gallery items.
+    n_boot : int, optional
+        Bootstrap resamples for the Rank-1 and mAP intervals (0: NaN intervals). Default 1000.
+    seed : int, optional
+        Seed of the bootstrap. Default 0.
+    max_rank : int, optional
+        Length of the CMC curve. Default 50.
+
+    Returns
+    -------
+    scored : Scored
+        ``row`` with ``n_gallery``, ``n_identities``, ``rank1`` (``rank1_lo``, ``rank1_hi``: 95%
+        CI), ``rank5``, ``rank10``, ``mAP`` (``mAP_lo``, ``mAP_hi``), ``mINP``, ``chance_rank1``,
+        ``chance_mAP``, ``privacy_level``, ``n_queries`` and ``note``; the per-query arrays; the
+        :class:`Ranking` (None on failure).
+    """
     q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
     base = {"n_gallery": int(distmat.shape[1]), "n_identities": int(len(np.intersect1d(q_pids, g_pids)))}
     try:

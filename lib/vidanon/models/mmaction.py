@@ -38,12 +38,41 @@ def _mmaction_dir() -> Path:
 
 
 def configs_dir() -> Path:
-    """The configs shipped inside the mmaction2 wheel."""
+    """The configs shipped inside the mmaction2 wheel.
+
+    Returns
+    -------
+    path : Path
+        ``<mmaction package>/.mim/configs``.
+
+    Raises
+    ------
+    BackendUnavailable
+        If MMAction2 is not installed.
+    """
     return _mmaction_dir() / ".mim" / "configs"
 
 
 def config_file(config: str | Path) -> Path:
-    """A config by path, or relative to the wheel's configs (``recognition/tsn/....py``)."""
+    """A config by path, or relative to the wheel's configs (``recognition/tsn/....py``).
+
+    Parameters
+    ----------
+    config : str or Path
+        A config file, or a path relative to :func:`configs_dir`.
+
+    Returns
+    -------
+    path : Path
+        The config file.
+
+    Raises
+    ------
+    ParamsError
+        If it is neither a file nor a config inside the wheel.
+    BackendUnavailable
+        If MMAction2 is not installed.
+    """
     p = Path(config).expanduser()
     for cand in (p, configs_dir() / p):
         if cand.is_file():
@@ -95,9 +124,28 @@ def _openmmlab_prefix(path: Path) -> str | None:
 
 
 def load_checkpoint_file(model, path: Path, sha256: str | None) -> None:
-    """Load an MMAction2 checkpoint into ``model``. Full unpickling (MMEngine checkpoints hold
-    non-tensor metadata) is done only for a file whose hash was checked: ``sha256`` (checked by
-    vidanon.io.weights.resolve) or OpenMMLab's 8-hex hash prefix in the file name."""
+    """Load an MMAction2 checkpoint into ``model``.
+
+    Full unpickling (MMEngine checkpoints hold non-tensor metadata) is done only for a file whose
+    hash was checked: ``sha256`` (checked by vidanon.io.weights.resolve) or OpenMMLab's 8-hex hash
+    prefix in the file name (``..._<date>-<8 hex>.pth``). ``module.`` prefixes are removed; keys
+    the model lacks are ignored.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The recognizer built from the config; loaded in place.
+    path : Path
+        The checkpoint file.
+    sha256 : str or None
+        The full SHA-256 the file was already checked against, or None.
+
+    Raises
+    ------
+    WeightsError
+        If the file's hash does not start with the prefix its name gives, it needs full unpickling
+        but no hash was checked, or it lacks weights the model needs.
+    """
     import torch
 
     from vidanon.io.cache import file_hash
@@ -125,7 +173,25 @@ def load_checkpoint_file(model, path: Path, sha256: str | None) -> None:
 
 
 def read_labels(path: str | Path | None, n: int) -> list[str]:
-    """Class names, one per line (MMAction2's label maps); ``class_<i>`` when no file is given."""
+    """Class names, one per line (MMAction2's label maps); ``class_<i>`` when no file is given.
+
+    Parameters
+    ----------
+    path : str or Path or None
+        Label-map file, one class name per line (blank lines skipped). None: generic names.
+    n : int
+        Number of classes of the model.
+
+    Returns
+    -------
+    labels : list of str
+        ``n`` class names, in class-index order.
+
+    Raises
+    ------
+    ParamsError
+        If the file does not exist or does not hold ``n`` names.
+    """
     if path is None:
         return [f"class_{i}" for i in range(n)]
     p = Path(path).expanduser()
@@ -140,9 +206,36 @@ def read_labels(path: str | Path | None, n: int) -> list[str]:
 class Recognizer:
     """An MMAction2 recognizer built from a config, with or without a checkpoint.
 
-    ``view``: ``"val"`` uses the config's single-view validation pipeline (center crop; cheap on a
-    CPU), ``"test"`` its multi-view test pipeline (the numbers MMAction2's model zoo reports).
     ``predict(frames, n_frames)`` returns class probabilities ``(num_classes,)`` float32.
+
+    Parameters
+    ----------
+    config : str or Path
+        A config file or one inside the wheel (:func:`config_file`).
+    checkpoint : str or Path, optional
+        Weights name, path or URL (:func:`vidanon.io.weights.resolve`). None (default): untrained
+        weights, only for testing the plumbing (its scores mean nothing).
+    sha256 : str, optional
+        SHA-256 of the checkpoint, checked before loading. None (default): the registry's hash, if
+        any, is checked on resolving, and full unpickling needs the 8-hex prefix of an OpenMMLab
+        file name (see :func:`load_checkpoint_file`).
+    labels : str or Path, optional
+        Label-map file (:func:`read_labels`). None (default): ``class_<i>``.
+    device : str, optional
+        Torch device, ``'cpu'`` (default) or ``'cuda'``.
+    view : {'val', 'test'}, optional
+        ``"val"`` (default) uses the config's single-view validation pipeline (center crop; cheap on
+        a CPU), ``"test"`` its multi-view test pipeline (the numbers MMAction2's model zoo reports).
+
+    Raises
+    ------
+    ParamsError
+        If the config is not found, ``view`` is unknown, its pipeline has no ``SampleFrames`` step
+        (only frame-sampling recognizers are supported) or the labels do not fit.
+    WeightsError
+        If the checkpoint is missing, fails its hash check or does not fit the config's model.
+    BackendUnavailable
+        If MMAction2 is not installed.
     """
 
     def __init__(self, config: str | Path, checkpoint: str | Path | None = None, *, sha256: str | None = None,
@@ -185,8 +278,28 @@ class Recognizer:
         self.labels = read_labels(labels, self.num_classes)
 
     def predict(self, frames: Iterable[tuple[int, np.ndarray]], n_frames: int) -> np.ndarray:
-        """Class probabilities ``(num_classes,)`` of a clip given as streamed ``(t, rgb)`` pairs,
-        ``t`` = 0..n_frames-1, RGB uint8 ``(H, W, 3)``. Only the sampled frames are kept in memory."""
+        """Class probabilities of a clip given as streamed ``(t, rgb)`` pairs.
+
+        Only the frames the config's ``SampleFrames`` picks are kept in memory; the stream is read until
+        the last of them.
+
+        Parameters
+        ----------
+        frames : iterable of (int, ndarray)
+            ``(t, rgb)`` pairs in increasing ``t`` = 0..n_frames-1, ``rgb`` a (H, W, 3) uint8 RGB frame.
+        n_frames : int
+            Number of frames of the clip (>= 1), from which the frames to sample are chosen.
+
+        Returns
+        -------
+        scores : (num_classes,) ndarray of float32
+            The model's ``pred_score`` per class.
+
+        Raises
+        ------
+        ValueError
+            If ``n_frames`` < 1, or the stream ends before a sampled frame.
+        """
         import torch
         from mmengine.dataset import pseudo_collate
 
@@ -212,12 +325,47 @@ class Recognizer:
         return out.pred_score.detach().cpu().numpy().astype(np.float32)
 
     def top_k(self, scores: np.ndarray, k: int = 5) -> list[str]:
-        """The ``k`` best class names, best first."""
+        """The ``k`` best class names, best first.
+
+        Parameters
+        ----------
+        scores : (num_classes,) ndarray of float
+            Class scores, e.g. of :meth:`predict`.
+        k : int, optional
+            Number of names. Default 5.
+
+        Returns
+        -------
+        names : list of str
+            At most ``k`` class names, by decreasing score (ties in class order).
+        """
         return [self.labels[i] for i in np.argsort(-scores, kind="stable")[:k]]
 
 
 def from_params(section, device: str = "cpu") -> Recognizer:
-    """The recognizer of ``params.utility.action``; it must be enabled and name a config and checkpoint."""
+    """The recognizer of ``params.utility.action``; it must be enabled and name a config and checkpoint.
+
+    Parameters
+    ----------
+    section : ActionSection
+        ``params.utility.action`` (``enabled``, ``config``, ``checkpoint``, ``checkpoint_sha256``,
+        ``labels``, ``view``).
+    device : str, optional
+        Torch device, ``'cpu'`` (default) or ``'cuda'``.
+
+    Returns
+    -------
+    recognizer : Recognizer
+        The configured recognizer.
+
+    Raises
+    ------
+    ParamsError
+        If action recognition is disabled, ``config`` or ``checkpoint`` is missing, or as
+        :class:`Recognizer`.
+    WeightsError
+        If the checkpoint or the label file cannot be resolved, or as :class:`Recognizer`.
+    """
     if not section.enabled:
         raise ParamsError("utility.action.enabled is false: action recognition is off")
     if not section.config or not section.checkpoint:

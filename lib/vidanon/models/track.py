@@ -17,8 +17,21 @@ import pandas as pd
 class Tracker:
     """ByteTrack over one clip: ``update(dets (N, 5)) -> (M, 6) [x1, y1, x2, y2, score, track_id]``.
 
-    Thresholds as ``params.TrackSection`` (``track_thresh``, ``match_thresh``, ``track_buffer``
-    frames at 30 fps); the returned boxes are the detector's boxes (not the Kalman prediction).
+    Thresholds as ``params.TrackSection``; the returned boxes are the detector's boxes (not the
+    Kalman prediction).
+
+    Parameters
+    ----------
+    track_thresh : float, optional
+        Detection score, in [0, 1], needed to start a track (supervision's
+        ``track_activation_threshold``). Default 0.25.
+    match_thresh : float, optional
+        supervision's ``minimum_matching_threshold``, in [0, 1]. Default 0.8.
+    track_buffer : int, optional
+        Frames a lost track is kept, counted at 30 fps (supervision's ``lost_track_buffer``).
+        Default 30.
+    fps : float, optional
+        Frame rate of the clip in frames per second (at least 1 is passed on). Default 30.0.
     """
 
     def __init__(self, track_thresh: float = 0.25, match_thresh: float = 0.8, track_buffer: int = 30,
@@ -33,9 +46,36 @@ class Tracker:
 
     @classmethod
     def from_params(cls, track, fps: float) -> "Tracker":
+        """A tracker with the thresholds of a ``params.track`` section.
+
+        Parameters
+        ----------
+        track : TrackSection
+            ``params.track`` (``track_thresh``, ``match_thresh``, ``track_buffer``).
+        fps : float
+            Frame rate of the clip, in frames per second.
+
+        Returns
+        -------
+        tracker : Tracker
+            A new tracker for one clip.
+        """
         return cls(track.track_thresh, track.match_thresh, track.track_buffer, fps)
 
     def update(self, dets: np.ndarray) -> np.ndarray:
+        """Track the detections of the next frame.
+
+        Parameters
+        ----------
+        dets : (N, 5) array_like of float
+            Detections ``[x1, y1, x2, y2, score]`` of one frame, in pixels; frames in order.
+
+        Returns
+        -------
+        tracks : (M, 6) ndarray of float32
+            ``[x1, y1, x2, y2, score, track_id]`` of the detections that belong to a track (the
+            detector's boxes).
+        """
         dets = np.asarray(dets, dtype=np.float32).reshape(-1, 5)
         d = self._sv.Detections(xyxy=dets[:, :4].copy(), confidence=dets[:, 4].copy(),
                                 class_id=np.zeros(len(dets), dtype=int))
@@ -55,8 +95,25 @@ def fill_gaps(df: pd.DataFrame, max_gap: int, n_frames: int | None = None) -> pd
       box (``source='interpolated'``, score = the lower of the two ends);
     - when ``n_frames`` is given: the first/last box is held for up to ``max_gap`` frames before the
       track's start and after its end, within ``0 .. n_frames-1`` (``source='carried'``).
+
     Rows with ``track_id`` -1 (no track) are kept as they are; when a track has several boxes in
-    one frame the best-scoring one is used for filling. Returns a new table sorted by frame, track.
+    one frame the best-scoring one is used for filling.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Box table with columns ``frame``, ``track_id``, ``x1, y1, x2, y2`` (pixels), ``score`` and
+        ``source`` (optional); no other columns (the added rows are built with only these).
+    max_gap : int
+        Longest gap filled, and frames carried at each end, in frames; <= 0 fills nothing.
+    n_frames : int, optional
+        Number of frames of the clip. None (default): no carrying before or after a track.
+
+    Returns
+    -------
+    filled : pandas.DataFrame
+        A new table sorted by frame, track (index reset); with ``max_gap`` <= 0 or an empty
+        ``df``, an unsorted copy of ``df``.
     """
     if max_gap <= 0 or df.empty:
         return df.copy()

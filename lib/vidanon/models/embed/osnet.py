@@ -23,7 +23,25 @@ ARCHS = ("osnet_ain_x0_25", "osnet_ain_x0_5", "osnet_ain_x0_75", "osnet_ain_x1_0
 
 
 def split_name(name: str) -> tuple[str, str]:
-    """('osnet_x0_25', 'msmt17') from 'osnet_x0_25_msmt17' (the longest known architecture prefix)."""
+    """('osnet_x0_25', 'msmt17') from 'osnet_x0_25_msmt17' (the longest known architecture prefix).
+
+    Parameters
+    ----------
+    name : str
+        ``<arch>_<dataset>`` with ``arch`` one of ``ARCHS``, or an architecture alone.
+
+    Returns
+    -------
+    arch : str
+        The architecture.
+    dataset : str
+        The rest of the name (``''`` for an architecture alone).
+
+    Raises
+    ------
+    WeightsError
+        If ``name`` does not start with a known OSNet architecture.
+    """
     for arch in sorted(ARCHS, key=len, reverse=True):
         if name == arch or name.startswith(arch + "_"):
             return arch, name[len(arch) + 1:]
@@ -31,7 +49,20 @@ def split_name(name: str) -> tuple[str, str]:
 
 
 def load_state_dict(path) -> dict:
-    """A torchreid checkpoint as a plain state dict ('state_dict' wrapper and 'module.' prefixes removed)."""
+    """A torchreid checkpoint as a plain state dict ('state_dict' wrapper and 'module.' prefixes removed).
+
+    Loaded with ``torch.load(weights_only=True)``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The checkpoint file.
+
+    Returns
+    -------
+    state : dict of str to torch.Tensor
+        Parameter name -> tensor, on the CPU.
+    """
     import torch
 
     sd = torch.load(str(path), map_location="cpu", weights_only=True)
@@ -41,6 +72,31 @@ def load_state_dict(path) -> dict:
 
 
 class OSNetEmbedder:
+    """OSNet re-ID embedder (torchreid), from a model-zoo checkpoint: 512-d L2-normalized features.
+
+    Parameters
+    ----------
+    name : str, optional
+        ``<arch>_<dataset>`` (see :func:`split_name`); the checkpoint is ``<name>.pth`` unless
+        ``weights`` is given. Default ``'osnet_x0_25_msmt17'``.
+    device : str, optional
+        ``'cpu'`` (default), ``'cuda'`` or ``'auto'`` (:func:`vidanon.core.versions.resolve_device`).
+    weights : str, optional
+        Path or URL of a torchreid checkpoint (resolved by :func:`vidanon.io.weights.resolve`).
+        None (default): ``<name>.pth``.
+    sha256 : str, optional
+        SHA-256 the checkpoint must have. None (default): the registry's, if any.
+    batch : int, optional
+        Crops per forward pass. Default 64.
+
+    Raises
+    ------
+    BackendUnavailable
+        If torchreid is not installed.
+    WeightsError
+        If the name is not an OSNet name, names an architecture without a trained checkpoint, or
+        the checkpoint is missing or does not fit the architecture.
+    """
     kind = "reid"
 
     def __init__(self, name: str = "osnet_x0_25_msmt17", *, device: str = "cpu", weights: str | None = None,
@@ -71,6 +127,23 @@ class OSNetEmbedder:
                             f"; {weights_mod.describe(path.name)}")
 
     def embed(self, crops) -> np.ndarray:
+        """Re-ID features of crops resized to 256x128 (height x width), ImageNet-normalized.
+
+        Parameters
+        ----------
+        crops : iterable of array_like
+            Crops, each (H, W, 3) uint8 RGB of any size.
+
+        Returns
+        -------
+        feats : (N, 512) ndarray of float32
+            The feature of ``model.eval()``, rows of unit L2 norm.
+
+        Raises
+        ------
+        ValueError
+            If a crop is not an (H, W, 3) uint8 array.
+        """
         import torch
 
         crops = check_crops(crops)

