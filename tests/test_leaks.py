@@ -59,3 +59,13 @@ def test_unchanged_counts_only_faces_the_method_left_as_they_were():
     s = leaks.summarize_leaks(per_frame)
     assert s["leaked_frames"] == 3 and s["unchanged_frames"] == 2
     assert "unchanged" not in leaks.check_video(anonymized, lambda rgb: box)
+
+
+def test_boxes_outside_the_frame_and_extra_columns():
+    a = np.zeros((20, 20, 3), np.uint8)
+    b = np.full((20, 20, 3), 90, np.uint8)
+    assert lm.mean_abs_diff(a, b, (-20, 10, -10, 15)) == float("inf")  # left of the frame: empty, not wrapped
+    assert lm.mean_abs_diff(a, b, (2, 2, 5, 5, 0.9)) == 90.0
+    region = np.zeros((10, 10), bool)
+    region[:, :5] = True
+    np.testing.assert_allclose(lm.fraction_inside(np.array([[0, 0, 4, 4, 0.9], [5, 0, 9, 4, 0.8]]), region), [1, 0])

@@ -56,3 +56,13 @@ def test_bad_shapes():
         q.psnr(np.zeros((4, 4)), np.zeros((4, 5)), 1.0)
     with pytest.raises(ValueError, match="mask"):
         q.ssim(np.zeros((20, 20)), np.zeros((20, 20)), 1.0, mask=np.ones((3, 3), bool))
+
+
+def test_an_integer_mask_is_a_bool_mask():
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    m = np.zeros((16, 16), bool)
+    m[4:9, 2:12] = True
+    assert q.mse(a, b, m.astype(int)) == q.mse(a, b, m)
+    assert q.psnr(a, b, 255.0, m.astype(np.uint8)) == q.psnr(a, b, 255.0, m)

@@ -45,6 +45,8 @@ class ClipSpec(Section):
 class DetectorSpec(Section):
     backend: str
     weights: str | None = Field(None, description="Weights name (registry) or a path.")
+    sha256: str | None = Field(None, description="SHA-256 of weights the registry does not pin (checked before "
+                                                "they are loaded; pickled .pt files need one).")
     threshold: float = Field(0.35, ge=0, le=1)
     nms_iou: float = Field(0.45, ge=0, le=1)
     input_size: int = Field(640, ge=32)

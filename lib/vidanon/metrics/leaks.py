@@ -12,7 +12,7 @@ def fraction_inside(boxes: np.ndarray, region: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     boxes : (N, 4) array_like of float
-        Boxes ``x1, y1, x2, y2`` in pixels, exactly 4 columns (the array is reshaped to (-1, 4));
+        Boxes ``x1, y1, x2, y2`` in pixels (further columns, e.g. a score, are ignored);
         each covers the pixels ``floor(x1)..ceil(x2)`` and ``floor(y1)..ceil(y2)`` (end excluded),
         clipped to the frame.
     region : (H, W) ndarray of bool
@@ -24,7 +24,8 @@ def fraction_inside(boxes: np.ndarray, region: np.ndarray) -> np.ndarray:
         Fraction in [0, 1] of each box's pixels inside ``region``; 0 for a box with no pixel in
         the frame.
     """
-    boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    boxes = np.asarray(boxes, dtype=float)
+    boxes = boxes.reshape(-1, boxes.shape[-1] if boxes.ndim == 2 else 4)[:, :4]  # (N, 5) with scores too
     out = np.zeros(len(boxes))
     h, w = region.shape
     for i, (x1, y1, x2, y2) in enumerate(boxes):
@@ -57,9 +58,10 @@ def mean_abs_diff(a: np.ndarray, b: np.ndarray, box) -> float:
     """
     if a.shape != b.shape:
         return float("inf")
-    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    x1, y1, x2, y2 = (int(round(v)) for v in box[:4])
     x1, y1 = max(x1, 0), max(y1, 0)
-    pa, pb = a[y1:y2 + 1, x1:x2 + 1], b[y1:y2 + 1, x1:x2 + 1]
+    x2, y2 = max(x2 + 1, x1), max(y2 + 1, y1)  # a box left of or above the frame is empty, never wrapped
+    pa, pb = a[y1:y2, x1:x2], b[y1:y2, x1:x2]
     return float(np.abs(pa.astype(np.int16) - pb).mean()) if pa.size else float("inf")
 
 

@@ -21,8 +21,8 @@ SSIM_PAD = (2 * int(_TRUNCATE * SSIM_SIGMA + 0.5) + 1 - 1) // 2
 def _check_pair(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None) -> None:
     if a.shape != b.shape:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
-    if mask is not None and mask.shape != a.shape[:2]:
-        raise ValueError(f"mask shape {mask.shape} does not match the image's {a.shape[:2]}")
+    if mask is not None and np.shape(mask) != a.shape[:2]:
+        raise ValueError(f"mask shape {np.shape(mask)} does not match the image's {a.shape[:2]}")
 
 
 def mse(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
@@ -35,7 +35,7 @@ def mse(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     b : (H, W) or (H, W, C) ndarray
         The other image, same shape.
     mask : (H, W) ndarray of bool, optional
-        Pixels to average over (bool dtype: an integer 0/1 mask would be taken as row indices).
+        Pixels to average over (any 0/1 or bool array; taken as bool).
         None (default): every pixel.
 
     Returns
@@ -54,7 +54,7 @@ def mse(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     if d.ndim == 3:
         d = d.mean(axis=2)
     if mask is not None:
-        d = d[mask]
+        d = d[np.asarray(mask, dtype=bool)]
     return float(d.mean()) if d.size else float("nan")
 
 
@@ -72,7 +72,7 @@ def psnr(a: np.ndarray, b: np.ndarray, data_range: float, mask: np.ndarray | Non
     data_range : float
         Value range of the images: 255 for uint8 frames, 1.0 for floats in [0, 1].
     mask : (H, W) ndarray of bool, optional
-        Pixels to compare (bool dtype: an integer 0/1 mask would be taken as row indices).
+        Pixels to compare (any 0/1 or bool array; taken as bool).
         None (default): every pixel.
 
     Returns

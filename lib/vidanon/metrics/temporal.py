@@ -123,12 +123,45 @@ def warping_error(frame_t: np.ndarray, frame_t1: np.ndarray, flow_fw: np.ndarray
     """
     if frame_t.shape != frame_t1.shape:
         raise ValueError(f"frames differ in shape: {frame_t.shape} vs {frame_t1.shape}")
+    return warped_error(frame_t, warp(frame_t1, flow_fw), valid, region=region)
+
+
+def warped_error(frame_t: np.ndarray, warped_t1: np.ndarray, valid: np.ndarray, *,
+                 region: np.ndarray | None = None) -> float:
+    """:func:`warping_error` given frame t+1 already warped back onto frame t.
+
+    The stage warps each version's frame t+1 once (``warp(frame_t1, flow_fw)``) and scores it on the
+    whole frame and inside the method's regions.
+
+    Parameters
+    ----------
+    frame_t : (H, W) or (H, W, C) ndarray of float
+        Frame t, values in [0, 1].
+    warped_t1 : ndarray of float, same shape
+        Frame t+1 warped back onto t with the original's forward flow, values in [0, 1].
+    valid : (H, W) array_like of bool
+        The non-occluded mask (:func:`non_occluded`).
+    region : (H, W) array_like of bool, optional
+        Restricts the mean to this area. None (default): the whole frame.
+
+    Returns
+    -------
+    err : float
+        Mean squared difference, in [0, 1]; NaN when no pixel is left.
+
+    Raises
+    ------
+    ValueError
+        If the two frames differ in shape.
+    """
+    if frame_t.shape != warped_t1.shape:
+        raise ValueError(f"frames differ in shape: {frame_t.shape} vs {warped_t1.shape}")
     m = np.asarray(valid, dtype=bool)
     if region is not None:
         m = m & np.asarray(region, dtype=bool)
     if not m.any():
         return float("nan")
-    d = (np.asarray(frame_t, dtype=np.float64) - warp(frame_t1, flow_fw)) ** 2
+    d = (np.asarray(frame_t, dtype=np.float64) - warped_t1) ** 2
     if d.ndim == 3:
         d = d.mean(axis=2)
     return float(d[m].mean())

@@ -197,16 +197,19 @@ def clip_warping(clip, scene, videos: dict, anonymizers: dict, *, max_pairs: int
             fw, bw = optical_flow(o0, o1), optical_flow(o1, o0)
             valid = tm.non_occluded(fw, bw)
             f0 = o0 / 255.0
-            e_orig = tm.warping_error(f0, o1 / 255.0, fw, valid)
+            warped = [tm.warp(f / 255.0, fw) for f in frames]  # each version's t+1 warped back once
+            e_orig = tm.warped_error(f0, warped[0], valid)
             for i, name in enumerate(names):
                 region = anonymizers[name].regions(t0, scene, o0.shape) if name in anonymizers else None
-                a0, a1 = prev[i] / 255.0, frames[i] / 255.0
+                in_region = region is not None and region.any()
+                a0 = prev[i] / 255.0
                 rows.append({
                     "clip": clip.id, "method": name, "frame": t0,
-                    "warp_error": tm.warping_error(a0, a1, fw, valid),
+                    "warp_error": tm.warped_error(a0, warped[i], valid),
                     "warp_error_original": e_orig,
-                    "warp_error_region": tm.warping_error(a0, a1, fw, valid, region=region) if region is not None and region.any() else np.nan,
-                    "warp_error_region_original": tm.warping_error(f0, o1 / 255.0, fw, valid, region=region) if region is not None and region.any() else np.nan,
+                    "warp_error_region": tm.warped_error(a0, warped[i], valid, region=region) if in_region else np.nan,
+                    "warp_error_region_original": (tm.warped_error(f0, warped[0], valid, region=region) if in_region
+                                                   else np.nan),
                     "valid_fraction": float(valid.mean())})
         prev = frames if t in wanted else None
     return pd.DataFrame(rows)

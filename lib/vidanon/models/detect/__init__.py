@@ -70,7 +70,7 @@ def get_person_detector(spec: Any, device: str = "cpu"):
 
         return YoloV5Pt(spec.weights or "yolov5n.pt", threshold=spec.threshold, nms_iou=spec.nms_iou,
                         input_size=spec.input_size,
-                        sha256=getattr(spec, "sha256", None), device=device)
+                        sha256=spec.sha256, device=device)
     if spec.backend == "detectron2":
         from vidanon.models.detect.detectron2 import Detectron2Person
 
