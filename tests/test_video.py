@@ -74,3 +74,23 @@ def test_wrong_frame_shape_rejected(tmp_path):
         with video.VideoWriter(tmp_path / "v.mp4", fps=10) as w:
             w.write(np.zeros((8, 8), np.float32))
     assert not (tmp_path / "v.mp4").exists()
+
+
+def test_encodes_are_reproducible_whatever_ran_before(tmp_path, data_dir, weights_dir):
+    """PyAV's libx264 reads uninitialised heap memory; VideoWriter fixes the heap (M_PERTURB), so
+    an encode gives the same bytes before and after ONNX Runtime has run in the process."""
+    import hashlib
+
+    from vidanon.models import detect
+
+    frames = [rgb for _, rgb in video.read_frames(data.fetch("female"), 0, 8)]
+
+    def encode(name):
+        with video.VideoWriter(tmp_path / name, fps=12.5) as w:
+            for rgb in frames:
+                w.write(rgb)
+        return hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+
+    first = encode("a.mp4")
+    detect.get_person_detector("yolov5-onnx")(frames[0])
+    assert encode("b.mp4") == first
