@@ -31,22 +31,27 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="scratch project root (default: a temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep what --out already holds (warm caches)")
     ap.add_argument("--stages", nargs="+", default=STAGES, choices=STAGES)
+    ap.add_argument("--workers", type=int, default=1,
+                    help="per-clip jobs in parallel (1: serial, in this process, so cProfile sees everything)")
     args = ap.parse_args(argv)
 
     import importlib
 
+    from vidanon.core import executor as executor_mod
     from vidanon.core.context import Context
     from vidanon.io.data import load_params
 
     root = (args.out or Path(tempfile.mkdtemp(prefix="vidanon-profile-"))).resolve()
     params = load_params(args.params)
+    params.executor.workers = args.workers
+    executor = executor_mod.from_params(params)
     if not args.keep:
         shutil.rmtree(params.work_dir(root), ignore_errors=True)
     t_all = time.perf_counter()
     rows = []
     for name in args.stages:
         stage = importlib.import_module(f"vidanon.stages.{name}")
-        ctx = Context(params, root, name)
+        ctx = Context(params, root, name, executor=executor)
         prof = cProfile.Profile()
         t0 = time.perf_counter()
         prof.enable()
@@ -61,6 +66,7 @@ def main(argv=None) -> int:
         lines = [ln for ln in s.getvalue().splitlines() if ln.strip()]
         start = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls"))
         print("\n".join(lines[start:start + args.top + 1]))
+    executor.close()
     total = time.perf_counter() - t_all
     print("\n=== per stage (one process, compute only, no notebooks)")
     for name, dt in rows:

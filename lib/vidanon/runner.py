@@ -196,14 +196,22 @@ def _plan(nbs, params, *, lib_hash, keys, wanted, force, figures, stamps):
 def _compute(params, root: Path, notebook_stems: list[str], force: bool) -> None:
     """The computations of the notebooks to run, in the study's order, in this process."""
     from vidanon import stages
+    from vidanon.core import executor as executor_mod
     from vidanon.core.context import Context
 
-    for name in stages.ORDER:
-        folder = stages.FOLDER[name]
-        if folder in notebook_stems:
+    names = [n for n in stages.ORDER if stages.FOLDER[n] in notebook_stems]
+    if not names:
+        return
+    executor = executor_mod.from_params(params)  # per-clip jobs in parallel (workers live for the run)
+    log.info("computing %s on %d worker(s) (%s)", ", ".join(names), executor.workers, params.executor.kind)
+    try:
+        for name in names:
+            folder = stages.FOLDER[name]
             t0 = time.perf_counter()
-            stages.run_cached(Context(params, root, folder), name, force=force)
+            stages.run_cached(Context(params, root, folder, executor=executor), name, force=force)
             log.info("%s: %s ready in %.1f s", folder, name, time.perf_counter() - t0)
+    finally:
+        executor.close()
 
 
 def _execute(todo, params_path: Path, *, figures: Path, stamps: Path, jobs: int) -> list[StageResult]:

@@ -7,7 +7,7 @@ Every write goes to a temporary name first and is renamed when complete.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from vidanon.core import params as params_mod
@@ -21,6 +21,10 @@ class Context:
     params: params_mod.Params
     root: Path
     stage: str  # e.g. "01_anonymize"
+    executor: object = field(default=None, repr=False, compare=False)  # core.executor; None: serial
+
+    def __getstate__(self):  # jobs sent to workers carry the context, never the executor
+        return {"params": self.params, "root": self.root, "stage": self.stage, "executor": None}
 
     @classmethod
     def from_notebook(cls, params_path: str, stage: str, root: str = "..") -> "Context":

@@ -161,6 +161,14 @@ class UtilitySection(Section):
     action: ActionSection = ActionSection()
 
 
+class ExecutorSection(Section):
+    kind: Literal["local", "ray"] = Field(
+        "local", description="'local': worker processes on this machine; 'ray': tasks on a Ray cluster.")
+    workers: int | None = Field(None, ge=1, description="Parallel per-clip jobs (None: one per core; 1: serial).")
+    address: str | None = Field(None, description="Ray: the cluster's address (else $RAY_ADDRESS, else a local Ray).")
+    gpus_per_task: float = Field(1.0, ge=0, description="Ray: GPUs asked for per task when device is cuda.")
+
+
 class Params(Section):
     """A whole study: which clips, which methods, how each stage is measured."""
 
@@ -180,6 +188,8 @@ class Params(Section):
     drift: DriftSection = DriftSection()
     quality: QualitySection = QualitySection()
     utility: UtilitySection = UtilitySection()
+    executor: ExecutorSection = Field(
+        default_factory=ExecutorSection, description="Where per-clip work runs; never changes a result.")
 
     @model_validator(mode="after")
     def _unique_names(self) -> "Params":
@@ -203,7 +213,7 @@ class Params(Section):
 
     def section_hash(self, *sections: str) -> str:
         """A short stable hash of some sections (all when none given), for cache keys."""
-        data = self.model_dump(mode="json", exclude={"source", "description"})
+        data = self.model_dump(mode="json", exclude={"source", "description", "executor"})
         if sections:
             data = {s: data[s] for s in sections}
         blob = json.dumps(data, sort_keys=True).encode()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -41,9 +41,23 @@ def _open(path: Path):
         raise DataError(f"{path}: not a readable video ({type(e).__name__}: {e})") from None
 
 
+_PROBED: dict[tuple, VideoInfo] = {}
+
+
 def probe(path: str | os.PathLike, count: bool = True) -> VideoInfo:
-    """Size, frame rate, frame count and audio presence of a video (GIF, MP4, MKV...)."""
+    """Size, frame rate, frame count and audio presence of a video (GIF, MP4, MKV...); remembered per
+    file (path, size, modification time) within a process, since counting frames decodes the file."""
     path = Path(path)
+    if path.is_file():
+        st = path.stat()
+        memo = (str(path.resolve()), st.st_size, st.st_mtime_ns, count)
+        if memo not in _PROBED:
+            _PROBED[memo] = _probe(path, count)
+        return replace(_PROBED[memo], path=path)
+    return _probe(path, count)
+
+
+def _probe(path: Path, count: bool) -> VideoInfo:
     with _open(path) as c:
         if not c.streams.video:
             raise DataError(f"{path}: has no video stream")

@@ -3,7 +3,8 @@ faces, person masks, body keypoints and the person id of each track (``analysis`
 encoded masks (``masks``); a faces-only scene for the command line (``faces``)."""
 
 from vidanon.scene.analysis import (FACE_COLUMNS, KEYPOINT_COLUMNS, PERSON_COLUMNS, Scene, analyze,
-                                    analyze_all, assign_faces, assign_pids, cache_key)
+                                    analyze_all, assign_faces, assign_pids, cache_key, is_cached,
+                                    scene_of)
 
 __all__ = ["FACE_COLUMNS", "KEYPOINT_COLUMNS", "PERSON_COLUMNS", "Scene", "analyze", "analyze_all",
-           "assign_faces", "assign_pids", "cache_key"]
+           "assign_faces", "assign_pids", "cache_key", "is_cached", "scene_of"]

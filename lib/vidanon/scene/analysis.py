@@ -253,13 +253,39 @@ def analyze(clip, params, cache_dir: Path, gt: dict | None = None) -> Scene:
     return scene
 
 
+def is_cached(clip, params, cache_dir: Path) -> bool:
+    """Whether the clip's scene is in the cache (nothing is loaded)."""
+    return all(p.is_file() for p in _cache_paths(cache_dir, clip.id, cache_key(clip, params)).values())
+
+
+def _analyze_job(job) -> None:
+    """One clip's analysis in a worker: computed and cached; the caller loads it from the cache."""
+    from vidanon.io import data
+
+    params, cache_dir, index = job
+    analyze(data.open_clip(params.clips[index]), params, Path(cache_dir))
+
+
 def analyze_all(ctx) -> list[tuple]:
-    """``[(Clip, Scene)]`` for every clip of ``ctx.params`` (cached under ``ctx.work / 'scenes'``)."""
+    """``[(Clip, Scene)]`` for every clip of ``ctx.params`` (cached under ``ctx.work / 'scenes'``);
+    clips not yet analysed are analysed in parallel by the context's executor."""
+    from vidanon.core import executor
     from vidanon.io import data
 
     gt = data.load_ground_truth(ctx.params.ground_truth)
-    out = []
-    for spec in ctx.params.clips:
-        clip = data.open_clip(spec)
-        out.append((clip, analyze(clip, ctx.params, ctx.work / "scenes", gt)))
-    return out
+    cache_dir = ctx.work / "scenes"
+    clips = [data.open_clip(spec) for spec in ctx.params.clips]
+    todo = [i for i, clip in enumerate(clips) if not is_cached(clip, ctx.params, cache_dir)]
+    if len(todo) > 1:
+        executor.of(ctx).map(_analyze_job, [(ctx.params, cache_dir, i) for i in todo])
+    return [(clip, analyze(clip, ctx.params, cache_dir, gt)) for clip in clips]
+
+
+def scene_of(ctx, index: int, gt: dict | None = None) -> tuple:
+    """``(Clip, Scene)`` of the params' clip ``index`` (its scene from the cache when there): what a
+    per-clip job in a worker starts from."""
+    from vidanon.io import data
+
+    gt = gt if gt is not None else data.load_ground_truth(ctx.params.ground_truth)
+    clip = data.open_clip(ctx.params.clips[index])
+    return clip, analyze(clip, ctx.params, ctx.work / "scenes", gt)

@@ -247,6 +247,43 @@ def _examples(clip_id: str, method: str, frame: int | None, keypoints: list) -> 
             for j in range(P.N_JOINTS)]
 
 
+def _clip_job(job) -> dict:
+    """Every version of one clip in a worker: pose, joint, detection, motion and example rows."""
+    from vidanon.core import executor
+    from vidanon.models import detect
+    from vidanon.scene import scene_of
+
+    ctx, index = job
+    p = ctx.params
+    u = p.utility
+    device = resolve_device(p.device)
+    clip, scene = scene_of(ctx, index)
+    pose_model = executor.cached(("pose",), detect.get_pose)
+    person_det = executor.cached(("person", p.detect.person.model_dump_json(), device),
+                                 lambda: detect.get_person_detector(p.detect.person, device=device))
+    face_det = executor.cached(("face_eval", p.detect.face_eval.model_dump_json()),
+                               lambda: detect.get_face_detector(p.detect.face_eval))
+    face_names = face_keeping_methods(p)
+    stride = frame_stride(clip.n_frames, u.frame_stride, u.max_frames)  # same rule as 05_quality
+    face_ref = {t: np.asarray(face_det(rgb), float).reshape(-1, 5)[:, :4] for t, rgb in clip.frames(stride)}
+    ex = _example_frame(scene)
+    out = {"inst": [], "dets": [], "motion": [], "examples": [], "joints": {}}
+    for name in version_names(p):
+        frames = clip.version_frames(anonymized_path(ctx.work, name, clip.id), stride)
+        keep_face = name in face_names
+        i, j, d, traj, exk = evaluate_clip(
+            clip, scene, frames, name, pose_model=pose_model, person_detector=person_det,
+            face_detector=face_det if keep_face else None, face_reference=face_ref if keep_face else None,
+            pck_thresholds=u.pck_thresholds, iou_threshold=u.iou_threshold,
+            min_person_height=p.detect.min_person_height, example_frame=ex)
+        out["inst"] += i
+        out["joints"][name] = j
+        out["dets"] += d
+        out["motion"] += motion_table(traj, clip.id, name, stride)
+        out["examples"] += _examples(clip.id, name, ex, exk)
+    return out
+
+
 def run(ctx) -> dict[str, pd.DataFrame]:
     """Every clip x (original + params' methods): pose, motion, detection (and action) preservation.
 
@@ -257,47 +294,21 @@ def run(ctx) -> dict[str, pd.DataFrame]:
     ``utility_score`` (THE utility number, :func:`utility_score`), ``utility_examples`` (keypoints of
     one example frame per clip) and, when enabled, ``utility_action``.
     """
-    from tqdm.auto import tqdm
-
     from vidanon import scene as scene_mod
-    from vidanon.models import detect
+    from vidanon.core import executor
 
     p = ctx.params
     u = p.utility
     device = resolve_device(p.device)
     names = version_names(p)
-    face_names = face_keeping_methods(p)
-    log.info("face detection preservation for: %s", ", ".join(face_names))
-    scenes = scene_mod.analyze_all(ctx)
-    pose_model = detect.get_pose()
-    person_det = detect.get_person_detector(p.detect.person, device=device)
-    face_det = detect.get_face_detector(p.detect.face_eval)
-    inst, dets, motion, examples = [], [], [], []
-    joints: dict[str, list] = {n: [] for n in names}
-    try:
-        for clip, scene in scenes:
-            stride = frame_stride(clip.n_frames, u.frame_stride, u.max_frames)  # same rule as 05_quality
-            face_ref = {t: np.asarray(face_det(rgb), float).reshape(-1, 5)[:, :4]
-                        for t, rgb in tqdm(clip.frames(stride), total=-(-clip.n_frames // stride),
-                                           desc=f"faces {clip.id}", leave=False)}
-            ex = _example_frame(scene)
-            for name in names:
-                frames = tqdm(clip.version_frames(anonymized_path(ctx.work, name, clip.id), stride),
-                              total=-(-clip.n_frames // stride), desc=f"utility {clip.id}/{name}", leave=False)
-                keep_face = name in face_names
-                i, j, d, traj, exk = evaluate_clip(
-                    clip, scene, frames, name, pose_model=pose_model, person_detector=person_det,
-                    face_detector=face_det if keep_face else None, face_reference=face_ref if keep_face else None,
-                    pck_thresholds=u.pck_thresholds, iou_threshold=u.iou_threshold,
-                    min_person_height=p.detect.min_person_height, example_frame=ex)
-                inst += i
-                joints[name] += j
-                dets += d
-                motion += motion_table(traj, clip.id, name, stride)
-                examples += _examples(clip.id, name, ex, exk)
-    finally:
-        for obj in (pose_model, person_det, face_det):
-            detect.close(obj)
+    log.info("face detection preservation for: %s", ", ".join(face_keeping_methods(p)))
+    scenes = scene_mod.analyze_all(ctx)  # every scene cached before the jobs start
+    done = executor.of(ctx).map(_clip_job, [(ctx, i) for i in range(len(scenes))])
+    inst = [r for d in done for r in d["inst"]]
+    dets = [r for d in done for r in d["dets"]]
+    motion = [r for d in done for r in d["motion"]]
+    examples = [r for d in done for r in d["examples"]]
+    joints = {n: [j for d in done for j in d["joints"][n]] for n in names}
     cols = ["clip", "method", "frame", "track_id", "box_size", "found", "oks", "vis_agreement"]
     pose_df = pd.DataFrame(inst, columns=cols + [f"pck@{a:g}" for a in u.pck_thresholds])
     det_df = pd.DataFrame(dets, columns=["clip", "method", "frame", "kind", "n_ref", "n_pred", "n_matched", "iou_sum"])

@@ -35,38 +35,45 @@ RUN_COLUMNS = ["clip", "method", "key", "frames", "seconds", "fps", "cached", "p
 
 # --- the videos ----------------------------------------------------------------------------------
 
-def make_videos(ctx, scenes: list) -> pd.DataFrame:
-    """Every clip x version as an H.264 video, each made only when its cache key changed.
-
-    ``scenes``: ``[(Clip, Scene)]`` of :func:`vidanon.scene.analyze_all`. Returns one row per
-    (clip, version): ``clip, method, key, frames, seconds, fps, cached, path`` (``path`` relative to
-    the project root; ``seconds``/``fps``: as measured when the video was made)."""
+def make_video(ctx, clip, scene, spec) -> dict:
+    """One clip x version as an H.264 video, made only when its cache key changed. Returns its row:
+    ``clip, method, key, frames, seconds, fps, cached, path`` (``path`` relative to the project
+    root; ``seconds``/``fps``: as measured when the video was made)."""
     from vidanon import scene as scene_mod
     from vidanon.io import cache
 
     sec = ctx.params.anonymize
+    opts = anonymize.method_options(sec, spec)
+    out = anonymized_path(ctx.work, spec.name, clip.id)
+    k = cache.key({"method": spec.method, "options": anonymize.resolved_options(spec.method, opts),
+                   "scene": scene_mod.cache_key(clip, ctx.params), "frames": clip.n_frames,
+                   "keep_audio": sec.keep_audio})
+    row = {"clip": clip.id, "method": spec.name, "key": spec.method, "path": _rel(out, ctx.root)}
+    stats = cache.lookup(out, k)
+    if stats is not None:
+        log.info("%s / %s: cached", spec.name, clip.id)
+        return {**row, **stats, "cached": True}
+    stats = anonymize.run_clip(clip, scene, anonymize.get(spec.method, **opts), out, keep_audio=sec.keep_audio,
+                               progress=False)
+    cache.record(out, k, stats)
+    return {**row, **stats, "cached": False}
+
+
+def make_videos(ctx, scenes: list) -> pd.DataFrame:
+    """Every clip x version as an H.264 video (:func:`make_video`), in this process.
+
+    ``scenes``: ``[(Clip, Scene)]`` of :func:`vidanon.scene.analyze_all`. Returns one row per
+    (clip, version) in the order clips x versions."""
+    specs = _checked_specs(ctx)
+    rows = [make_video(ctx, clip, scene, spec) for clip, scene in scenes for spec in specs]
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
+def _checked_specs(ctx) -> list:
     specs = versions(ctx.params)
     for spec in specs:  # fail on a bad method before any work
-        anonymize.get(spec.method, **anonymize.method_options(sec, spec))
-    rows = []
-    for clip, scene in scenes:
-        skey = scene_mod.cache_key(clip, ctx.params)
-        for spec in specs:
-            opts = anonymize.method_options(sec, spec)
-            out = anonymized_path(ctx.work, spec.name, clip.id)
-            k = cache.key({"method": spec.method, "options": anonymize.resolved_options(spec.method, opts),
-                           "scene": skey, "frames": clip.n_frames, "keep_audio": sec.keep_audio})
-            row = {"clip": clip.id, "method": spec.name, "key": spec.method, "path": _rel(out, ctx.root)}
-            stats = cache.lookup(out, k)
-            if stats is not None:
-                log.info("%s / %s: cached", spec.name, clip.id)
-                rows.append({**row, **stats, "cached": True})
-                continue
-            stats = anonymize.run_clip(clip, scene, anonymize.get(spec.method, **opts), out,
-                                       keep_audio=sec.keep_audio)
-            cache.record(out, k, stats)
-            rows.append({**row, **stats, "cached": False})
-    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+        anonymize.get(spec.method, **anonymize.method_options(ctx.params.anonymize, spec))
+    return specs
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -134,27 +141,39 @@ def summarize_leaks(per_frame: pd.DataFrame) -> dict:
     return lm.summarize(per_frame["faces"], per_frame["leaked"], unchanged)
 
 
-def leak_check(ctx, runs: pd.DataFrame, scenes: list) -> pd.DataFrame:
-    """Leak check of every video of ``runs`` (:func:`make_videos`' table). One row per (clip, version):
-    ``clip, method, frames, face_frames, leaked_frames, leaked_faces, leak_rate, unchanged_frames,
-    detector``; the "original" row is the number to beat."""
+def leak_check_video(ctx, clip, scene, video_path: Path, *, method: str) -> dict:
+    """The leak check of one video of a clip (:func:`check_video` with the params' evaluation face
+    detector, kept between jobs): ``clip, method, frames, face_frames, leaked_frames, leaked_faces,
+    leak_rate, unchanged_frames, detector``."""
+    from vidanon.core import executor
     from vidanon.io.video import read_frames
     from vidanon.models import detect
 
-    clips = {clip.id: clip for clip, _ in scenes}
-    by_clip = {clip.id: scene for clip, scene in scenes}
     spec = ctx.params.detect.face_eval
-    det = detect.get_face_detector(spec)
-    rows = []
-    try:
-        for r in tqdm(list(runs.itertuples(index=False)), desc="leak check", leave=False):
-            per_frame = check_video(read_frames(ctx.root / r.path), det, by_clip[r.clip],
-                                    mask_scale=ctx.params.anonymize.mask_scale, originals=clips[r.clip].frames())
-            rows.append({"clip": r.clip, "method": r.method, **summarize_leaks(per_frame),
-                         "detector": getattr(det, "name", spec.backend)})
-    finally:
-        detect.close(det)
-    return pd.DataFrame(rows)
+    det = executor.cached(("face_eval", spec.model_dump_json()), lambda: detect.get_face_detector(spec))
+    per_frame = check_video(read_frames(video_path), det, scene, mask_scale=ctx.params.anonymize.mask_scale,
+                            originals=clip.frames())
+    return {"clip": clip.id, "method": method, **summarize_leaks(per_frame),
+            "detector": getattr(det, "name", spec.backend)}
+
+
+def leak_check(ctx, runs: pd.DataFrame, scenes: list) -> pd.DataFrame:
+    """Leak check of every video of ``runs`` (:func:`make_videos`' table), in this process. One row per
+    (clip, version); the "original" row is the number to beat."""
+    by_clip = {clip.id: (clip, scene) for clip, scene in scenes}
+    return pd.DataFrame([leak_check_video(ctx, *by_clip[r.clip], ctx.root / r.path, method=r.method)
+                         for r in runs.itertuples(index=False)])
+
+
+def _clip_job(job) -> tuple[list[dict], list[dict]]:
+    """Every version of one clip in a worker: its videos and their leak checks."""
+    from vidanon.scene import scene_of
+
+    ctx, index, specs = job
+    clip, scene = scene_of(ctx, index)
+    runs = [make_video(ctx, clip, scene, spec) for spec in specs]
+    leaks = [leak_check_video(ctx, clip, scene, ctx.root / r["path"], method=r["method"]) for r in runs]
+    return runs, leaks
 
 
 def leak_table(leak_df: pd.DataFrame) -> pd.DataFrame:
@@ -176,11 +195,14 @@ def run(ctx, scenes: list | None = None) -> dict[str, pd.DataFrame]:
     """01_anonymize: the videos of every clip x version, their speed and the leak check. Saves and
     returns ``anonymize_runs``, ``anonymize_fps`` (also Markdown), ``leaks`` and ``leaked_frames``
     (also Markdown). ``scenes``: :func:`vidanon.scene.analyze_all`'s, when the caller has them."""
+    from vidanon.core import executor
     from vidanon.scene import analyze_all
 
-    scenes = scenes if scenes is not None else analyze_all(ctx)
-    runs = make_videos(ctx, scenes)
-    leak_df = leak_check(ctx, runs, scenes)
+    specs = _checked_specs(ctx)
+    scenes = scenes if scenes is not None else analyze_all(ctx)  # cached first, clips in parallel
+    done = executor.of(ctx).map(_clip_job, [(ctx, i, specs) for i in range(len(scenes))])
+    runs = pd.DataFrame([r for clip_runs, _ in done for r in clip_runs], columns=RUN_COLUMNS)
+    leak_df = pd.DataFrame([r for _, clip_leaks in done for r in clip_leaks])
     tables = {"anonymize_runs": runs, "anonymize_fps": speed_table(runs).reset_index(), "leaks": leak_df,
               "leaked_frames": leak_table(leak_df).reset_index()}
     for name, df in tables.items():

@@ -144,47 +144,62 @@ def _cached_crop_clip(ctx, clip, scene, *, clip_index: int, method: str, modes, 
     return manifest, recall
 
 
-def run(ctx, scenes: list | None = None) -> dict[str, pd.DataFrame]:
-    """Crops of every clip, for the original and every method of ``params.anonymize.methods``.
+def _modes(params) -> tuple[str, ...]:
+    return ("aligned", "independent") if params.crops.mode == "both" else (params.crops.mode,)
+
+
+def _clip_job(job) -> tuple[list, list, dict]:
+    """Every version of one clip in a worker: (manifest parts, recall rows, the clip's summary row)."""
+    from vidanon import scene as scene_mod
+    from vidanon.core import executor
+    from vidanon.core.versions import resolve_device
+    from vidanon.models import detect
+
+    ctx, index = job
+    p = ctx.params
+    modes = _modes(p)
+    clip, scene = scene_mod.scene_of(ctx, index)
+    detector = None
+    if "independent" in modes:
+        spec = p.detect.person
+        detector = executor.cached(("person", spec.model_dump_json(), p.device),
+                                   lambda: detect.get_person_detector(spec, device=resolve_device(p.device)))
+    skey = scene_mod.cache_key(clip, p)
+    parts, recalls = [], []
+    for method in version_names(p):
+        m, r = _cached_crop_clip(ctx, clip, scene, clip_index=index, method=method, modes=modes,
+                                 detector=detector, skey=skey)
+        parts.append(m)
+        recalls.append(r)
+    if scene.persons.empty:
+        warnings.warn(f"clip {clip.id!r}: no person, no crops")
+    det = scene.persons[scene.persons["source"] == "detected"]
+    summary = {"clip": clip.id, "frames": scene.n_frames,
+               "persons_per_frame": round(len(det) / max(scene.n_frames, 1), 2),
+               "tracks": int(scene.persons["track_id"].nunique()),
+               "pids": ",".join(str(v) for v in sorted(set(scene.pids.values()))),
+               "crops_per_version": int((parts[0]["mode"] == modes[0]).sum())}
+    return parts, recalls, summary
+
+
+def run(ctx) -> dict[str, pd.DataFrame]:
+    """Crops of every clip, for the original and every method of ``params.anonymize.methods``, clips
+    in parallel by the context's executor.
 
     Writes ``work/<run>/crops/manifest.parquet`` (paths relative to that folder; see
     :func:`vidanon.io.crops.load_manifest`), and the tables ``crops_detection_recall`` (independent
     re-detection on each version vs the original's detections) and ``crops_summary`` (persons,
     tracks, crops per clip), both also as Markdown, and returns them.
     """
-    from tqdm.auto import tqdm
-
     from vidanon import scene as scene_mod
+    from vidanon.core import executor
     from vidanon.core.atomic import atomic_path
-    from vidanon.core.versions import resolve_device
     from vidanon.io.crops import manifest_path
-    from vidanon.models import detect
 
-    p = ctx.params
-    modes = ("aligned", "independent") if p.crops.mode == "both" else (p.crops.mode,)
-    pairs = scenes if scenes is not None else scene_mod.analyze_all(ctx)
-    detector = (detect.get_person_detector(p.detect.person, device=resolve_device(p.device))
-                if "independent" in modes else None)
-    methods = version_names(p)
-    parts, recalls, summary = [], [], []
-    with tqdm(total=len(pairs) * len(methods), desc="crops") as bar:
-        for i, (clip, scene) in enumerate(pairs):
-            skey = scene_mod.cache_key(clip, p)
-            for method in methods:
-                m, r = _cached_crop_clip(ctx, clip, scene, clip_index=i, method=method, modes=modes,
-                                         detector=detector, skey=skey)
-                parts.append(m)
-                recalls.append(r)
-                bar.update()
-            if scene.persons.empty:
-                warnings.warn(f"clip {clip.id!r}: no person, no crops")
-            det = scene.persons[scene.persons["source"] == "detected"]
-            orig = parts[-len(methods)]
-            summary.append({"clip": clip.id, "frames": scene.n_frames,
-                            "persons_per_frame": round(len(det) / max(scene.n_frames, 1), 2),
-                            "tracks": int(scene.persons["track_id"].nunique()),
-                            "pids": ",".join(str(v) for v in sorted(set(scene.pids.values()))),
-                            "crops_per_version": int((orig["mode"] == modes[0]).sum())})
+    scene_mod.analyze_all(ctx)  # every scene cached before the jobs start
+    done = executor.of(ctx).map(_clip_job, [(ctx, i) for i in range(len(ctx.params.clips))])
+    parts = [m for clip_parts, _, _ in done for m in clip_parts]
+    recalls = [r for _, clip_recalls, _ in done for r in clip_recalls]
     manifest = pd.concat([m for m in parts if len(m)], ignore_index=True) if any(len(m) for m in parts) \
         else empty_manifest()
     if manifest.empty:
@@ -192,7 +207,7 @@ def run(ctx, scenes: list | None = None) -> dict[str, pd.DataFrame]:
     with atomic_path(manifest_path(ctx.work)) as tmp:
         manifest.to_parquet(tmp, index=False)
     tables = {"crops_detection_recall": pd.concat(recalls, ignore_index=True),
-              "crops_summary": pd.DataFrame(summary)}
+              "crops_summary": pd.DataFrame([summary for _, _, summary in done])}
     for name, df in tables.items():
         ctx.save_table(df, name, formats=("csv", "md"))
     return tables

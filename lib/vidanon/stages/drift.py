@@ -275,16 +275,40 @@ def project(emb: pd.DataFrame, projection: str = "pca", seed: int = 0) -> tuple[
     return out, info
 
 
+def _clip_job(job):
+    """One clip in a worker: face embeddings, warping errors and crop-to-crop consistency of every
+    version, and the perceptual distance's name."""
+    from vidanon import anonymize
+    from vidanon.core import executor
+    from vidanon.models import embed
+    from vidanon.models.embed import perceptual
+    from vidanon.scene import scene_of
+
+    ctx, index, crops = job
+    p = ctx.params
+    clip, scene = scene_of(ctx, index)
+    videos = version_videos(ctx.work, p, clip.id)
+    faces = pd.DataFrame()
+    if p.drift.face_embedder:
+        face_model = executor.cached(("embed", p.drift.face_embedder), lambda: embed.get(p.drift.face_embedder))
+        faces = face_embeddings(clip, scene, videos, face_model, per_track=p.drift.face_frames_per_track)
+    warp = clip_warping(clip, scene, videos, anonymize.for_params(p), max_pairs=p.drift.max_pairs)
+    device = resolve_device(p.device)
+    perc = executor.cached(("perceptual", p.quality.model_dump_json(), device),
+                           lambda: perceptual.from_params(p.quality, device))
+    return faces, warp, crop_temporal(crops, perc), (perc.name if perc is not None else None)
+
+
 def run(ctx) -> dict[str, pd.DataFrame]:
     """Identity drift and temporal consistency of every clip x method. Saves and returns the tables
     ``drift_frames``, ``drift_summary``, ``temporal_crops``, ``warping``, ``temporal_summary`` and
     ``trajectory_points_<model>`` (2-D embedding trajectories); the per-crop embeddings are kept in
     work/<run>/drift/ (:func:`load_embeddings`) and the projections' info in
     work/<run>/drift/trajectories.json (:func:`load_trajectories`)."""
-    from vidanon import anonymize, scene as scene_mod
+    from vidanon import scene as scene_mod
+    from vidanon.core import executor
     from vidanon.core.errors import DataError
     from vidanon.models import embed
-    from vidanon.models.embed import perceptual
 
     p = ctx.params
     crops = aligned_crops(ctx)
@@ -293,22 +317,20 @@ def run(ctx) -> dict[str, pd.DataFrame]:
                         "crops stage ran with crops.mode: independent); identity drift needs them")
     device = resolve_device(p.device)
     emb = [embed_crops(crops, embed.get(p.drift.embedder, device=device), cache_dir=ctx.work / "features")]
-    anonymizers = anonymize.for_params(p)
-    face_model = embed.get(p.drift.face_embedder) if p.drift.face_embedder else None
-    warps = []
-    for clip, scene in scene_mod.analyze_all(ctx):
-        videos = version_videos(ctx.work, p, clip.id)
-        if face_model is not None:
-            emb.append(face_embeddings(clip, scene, videos, face_model, per_track=p.drift.face_frames_per_track))
-        warps.append(clip_warping(clip, scene, videos, anonymizers, max_pairs=p.drift.max_pairs))
-    emb = pd.concat([e for e in emb if len(e)], ignore_index=True)
+    scene_mod.analyze_all(ctx)  # every scene cached before the jobs start
+    jobs = [(ctx, i, crops[crops["clip"] == spec.id]) for i, spec in enumerate(p.clips)]
+    done = executor.of(ctx).map(_clip_job, jobs)
+    emb = pd.concat([e for e in emb + [faces for faces, _, _, _ in done] if len(e)], ignore_index=True)
     frames = drift_frames(emb)
-    perc = perceptual.from_params(p.quality, device)
-    crop_t = crop_temporal(crops, perc)
-    warp = pd.concat(warps, ignore_index=True)
+    parts = [crop_t for _, _, crop_t, _ in done]
+    # the originals' rows first, as crop_temporal orders one table (their distances are tLP's reference)
+    crop_t = pd.concat([c[c["method"] == "original"] for c in parts] + [c[c["method"] != "original"] for c in parts],
+                       ignore_index=True)
+    warp = pd.concat([w for _, w, _, _ in done], ignore_index=True)
+    perceptual_name = next((name for _, _, _, name in done if name), None)
     out = {"drift_frames": frames, "drift_summary": summarize_drift(frames, p.drift.switch_threshold),
            "temporal_crops": crop_t, "warping": warp,
-           "temporal_summary": summarize_temporal(crop_t, warp, perc.name if perc is not None else None)}
+           "temporal_summary": summarize_temporal(crop_t, warp, perceptual_name)}
     traj = trajectories(emb, p.drift.trajectory_projection, p.seed)
     out |= {f"trajectory_points_{model}": pts for model, (pts, _) in traj.items()}
     for k, df in out.items():

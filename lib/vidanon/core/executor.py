@@ -1,0 +1,153 @@
+"""Per-clip work in parallel: worker processes on this machine (``executor.kind: local``, the
+default, one per core) or tasks on a Ray cluster (``executor.kind: ray``).
+
+A stage hands the executor a top-level function and a list of picklable jobs (typically
+``(ctx, clip spec, version)``); each job runs in a worker, which loads what it needs from work/
+(scenes, videos) and returns a small result (table rows). Results come back in the jobs' order, so
+a parallel run gives the same tables as a serial one. Workers keep their models between jobs
+(:func:`cached`) and run one thread each, so two workers on two cores do not fight over them.
+``workers: 1`` (or a single job) runs in the calling process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VIDANON_THREADS")
+_MODELS: OrderedDict = OrderedDict()
+MAX_MODELS = 6
+
+
+def cached(key, make: Callable[[], Any]):
+    """A model kept in this process between jobs (at most :data:`MAX_MODELS`, least recently used
+    dropped): ``cached(("face_eval", spec_json), lambda: detect.get_face_detector(spec))``."""
+    if key in _MODELS:
+        _MODELS.move_to_end(key)
+        return _MODELS[key]
+    model = _MODELS[key] = make()
+    while len(_MODELS) > MAX_MODELS:
+        _, old = _MODELS.popitem(last=False)
+        if hasattr(old, "close"):
+            old.close()
+    return model
+
+
+def release() -> None:
+    """Drop the models :func:`cached` holds in this process."""
+    while _MODELS:
+        _, old = _MODELS.popitem()
+        if hasattr(old, "close"):
+            old.close()
+
+
+def _init_worker(threads: int) -> None:
+    for var in THREAD_VARS:
+        os.environ[var] = str(threads)
+    try:
+        import cv2
+
+        cv2.setNumThreads(threads)
+    except ImportError:
+        pass
+
+
+def _run(fn, job):  # a module-level trampoline: picklable, sets the thread count once per process
+    if os.environ.get("VIDANON_THREADS") is None:
+        _init_worker(1)
+    return fn(job)
+
+
+class Serial:
+    """Every job in the calling process, in order."""
+
+    workers = 1
+
+    def map(self, fn: Callable, jobs: Iterable) -> list:
+        return [fn(job) for job in jobs]
+
+    def close(self) -> None:
+        release()
+
+
+class Local:
+    """Worker processes on this machine (started once, kept for the run; ``spawn``, so no state of the
+    parent process leaks into them)."""
+
+    def __init__(self, workers: int, threads: int = 1):
+        self.workers, self.threads = workers, threads
+        self._pool = None
+
+    def map(self, fn: Callable, jobs: Iterable) -> list:
+        jobs = list(jobs)
+        if len(jobs) <= 1:
+            return [fn(job) for job in jobs]
+        if self._pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
+                                             initializer=_init_worker, initargs=(self.threads,))
+        return list(self._pool.map(fn, jobs))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        release()
+
+
+class Ray:
+    """Tasks on a Ray cluster (``address``: the params' ``executor.address``, else ``$RAY_ADDRESS``,
+    else a local Ray instance started for the run). ``gpus`` per task where a model runs on CUDA."""
+
+    def __init__(self, address: str | None = None, workers: int | None = None, gpus: float = 0.0):
+        try:
+            import ray
+        except ImportError:
+            from vidanon.core.errors import BackendUnavailable
+
+            raise BackendUnavailable("executor.kind: ray needs Ray (pip install ray==2.60.0)") from None
+        self._ray = ray
+        self.gpus = gpus
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+        if not ray.is_initialized():
+            address = address or os.environ.get("RAY_ADDRESS")
+            kw = {"address": address} if address else {"num_cpus": workers or os.cpu_count() or 1}
+            ray.init(**kw, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+                     runtime_env={"env_vars": {v: "1" for v in THREAD_VARS}})
+            self._started = True
+        else:
+            self._started = False
+        self.workers = int(ray.cluster_resources().get("CPU", 1))
+
+    def map(self, fn: Callable, jobs: Iterable) -> list:
+        remote = self._ray.remote(num_cpus=1, num_gpus=self.gpus)(_run)
+        return self._ray.get([remote.remote(fn, job) for job in jobs])
+
+    def close(self) -> None:
+        if self._started:
+            self._ray.shutdown()
+        release()
+
+
+def from_params(params) -> Serial | Local | Ray:
+    """The executor a params file asks for (``executor`` section); the caller closes it."""
+    sec = params.executor
+    if sec.kind == "ray":
+        from vidanon.core.versions import resolve_device
+
+        gpus = sec.gpus_per_task if resolve_device(params.device) == "cuda" else 0.0
+        return Ray(sec.address, sec.workers, gpus)
+    workers = sec.workers or os.cpu_count() or 1
+    return Serial() if workers <= 1 else Local(workers)
+
+
+def of(ctx):
+    """The executor of a stage's context, or a serial one."""
+    return getattr(ctx, "executor", None) or Serial()
