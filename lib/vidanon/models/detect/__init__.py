@@ -36,9 +36,10 @@ def get_person_detector(spec: Any, device: str = "cpu"):
         A ``params.DetectorSpec`` (``backend``, ``weights``, ``threshold``, ``nms_iou``,
         ``input_size``) or a backend name of ``PERSON_BACKENDS`` (``'yolov5-onnx'``,
         ``'yolov5-pt'``, ``'detectron2'``), which gets score threshold 0.35 and DetectorSpec's
-        other defaults (``nms_iou`` 0.45, ``input_size`` 640 pixels). ``weights`` None means
-        ``yolov5n.onnx`` / ``yolov5n.pt`` for the YOLOv5 backends and detectron2's default config;
-        detectron2 uses only ``weights`` and ``threshold``.
+        other defaults (``nms_iou`` 0.45, ``input_size`` ``'auto'``: a working size sized to the
+        footage). ``weights`` None means ``yolov5n.pt`` for the YOLOv5 backends (``yolov5-onnx``
+        exports it to ONNX per input shape, once) and detectron2's default config; detectron2 uses
+        only ``weights`` and ``threshold``.
     device : str, optional
         A resolved device, ``'cpu'`` (default) or ``'cuda'``
         (:func:`vidanon.core.versions.resolve_device`).
@@ -62,14 +63,14 @@ def get_person_detector(spec: Any, device: str = "cpu"):
     if spec.backend == "yolov5-onnx":
         from vidanon.models.detect.yolov5_onnx import YoloV5Onnx
 
-        return YoloV5Onnx(spec.weights or "yolov5n.onnx", threshold=spec.threshold, nms_iou=spec.nms_iou,
-                          input_size=spec.input_size,
+        return YoloV5Onnx(spec.weights or "yolov5n.pt", threshold=spec.threshold, nms_iou=spec.nms_iou,
+                          input_size=spec.input_size, sha256=spec.sha256,
                           providers=onnx_providers(device))
     if spec.backend == "yolov5-pt":
         from vidanon.models.detect.yolov5_pt import YoloV5Pt
 
         return YoloV5Pt(spec.weights or "yolov5n.pt", threshold=spec.threshold, nms_iou=spec.nms_iou,
-                        input_size=spec.input_size,
+                        input_size=640 if spec.input_size == "auto" else spec.input_size,
                         sha256=spec.sha256, device=device)
     if spec.backend == "detectron2":
         from vidanon.models.detect.detectron2 import Detectron2Person

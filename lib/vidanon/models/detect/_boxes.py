@@ -8,21 +8,21 @@ import numpy as np
 EMPTY = np.zeros((0, 5), dtype=np.float32)
 
 
-def letterbox(rgb: np.ndarray, size: int, color: int = 114) -> tuple[np.ndarray, float, tuple[float, float]]:
-    """Resize keeping the aspect ratio and pad to (size, size), as YOLOv5's ``letterbox(auto=False)``.
+def letterbox(rgb: np.ndarray, size, color: int = 114) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """Resize keeping the aspect ratio and pad to ``size``, as YOLOv5's ``letterbox(auto=False)``.
 
     Parameters
     ----------
     rgb : (H, W, 3) ndarray of uint8
         RGB frame.
-    size : int
-        Side of the square output, in pixels.
+    size : int or (int, int)
+        Side of the square output, or its (height, width), in pixels.
     color : int, optional
         Grey level, 0..255, of the padding. Default 114 (YOLOv5's grey).
 
     Returns
     -------
-    img : (size, size, 3) ndarray of uint8
+    img : (height, width, 3) ndarray of uint8
         The resized (bilinear) and padded image.
     r : float
         The scale, new / old.
@@ -30,9 +30,10 @@ def letterbox(rgb: np.ndarray, size: int, color: int = 114) -> tuple[np.ndarray,
         The (left, top) padding in pixels.
     """
     h, w = rgb.shape[:2]
-    r = min(size / h, size / w)
+    sh, sw = (size, size) if np.isscalar(size) else size
+    r = min(sh / h, sw / w)
     nw, nh = int(round(w * r)), int(round(h * r))
-    dw, dh = (size - nw) / 2, (size - nh) / 2
+    dw, dh = (sw - nw) / 2, (sh - nh) / 2
     img = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_LINEAR) if (nw, nh) != (w, h) else rgb
     top, bottom = int(round(dh - 0.1)), int(round(dh + 0.1))
     left, right = int(round(dw - 0.1)), int(round(dw + 0.1))
@@ -94,3 +95,31 @@ def clip_boxes(dets: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     out[:, [0, 2]] = out[:, [0, 2]].clip(0, w)
     out[:, [1, 3]] = out[:, [1, 3]].clip(0, h)
     return out
+
+
+def working_shape(height: int, width: int, long_side: int | str = "auto", stride: int = 32) -> tuple[int, int]:
+    """The (height, width) of a detector's input for frames of ``height`` x ``width`` pixels: the frame's
+    aspect ratio at ``long_side`` pixels on its long side, each side rounded up to a multiple of
+    ``stride``. ``"auto"``: half the frame's long side, at least 320 and at most 1280 (a 480x270 GIF is
+    detected at 320x192, 640x480 at 320x256, 1280x720 at 640x384, 4K at 1280x736).
+
+    Parameters
+    ----------
+    height, width : int
+        Frame size in pixels.
+    long_side : int or 'auto', optional
+        Pixels on the input's long side. Default ``'auto'``.
+    stride : int, optional
+        The network's stride; both sides are multiples of it. Default 32.
+
+    Returns
+    -------
+    shape : tuple of int
+        (height, width) in pixels.
+    """
+    big = max(height, width)
+    if long_side == "auto":
+        long_side = int(min(1280, max(320, -(-big // 2 // stride) * stride)))
+    r = int(long_side) / big
+    up = lambda v: max(stride, -(-int(round(v * r)) // stride) * stride)  # noqa: E731
+    return up(height), up(width)

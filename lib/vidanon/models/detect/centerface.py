@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from vidanon.models.detect._boxes import EMPTY, clip_boxes, nms
+from vidanon.models.detect._onnx import session_options
 from vidanon.core.errors import BackendUnavailable
 
 OUTPUTS = ["537", "538", "539", "540"]  # heatmap, scale, offset, landmarks
@@ -78,9 +79,9 @@ class CenterFace:
         dims_out.update({"537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"],
                          "539": ["B", 2, "h", "w"], "540": ["B", 10, "h", "w"]})
         model = update_inputs_outputs_dims(model, dims_in, dims_out)
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3  # the model has unused BN initializers that warn
-        self.session = ort.InferenceSession(model.SerializeToString(), opts, providers=providers or ["CPUExecutionProvider"])
+        opts = session_options()  # also silences the model's unused BN initializers, which warn
+        self.session = ort.InferenceSession(model.SerializeToString(), opts,
+                                            providers=providers or ["CPUExecutionProvider"])
         self.threshold, self.nms_iou, self.scale = threshold, nms_iou, scale
         self.name = "centerface"
 
