@@ -62,6 +62,9 @@ class DetectSection(Section):
     masks: bool = Field(True, description="Person masks (MediaPipe selfie segmentation) per person box.")
     keypoints: bool = Field(True, description="Body keypoints (MediaPipe Pose) per person box.")
     min_person_height: int = Field(24, ge=1, description="Pixels; smaller person boxes are dropped.")
+    face_every: int = Field(
+        2, ge=1, description="Faces: the detector on every n-th frame; the frames between two keyframes that "
+                             "see the same faces get them interpolated, the others the detector too (1: every frame).")
 
 
 class TrackSection(Section):

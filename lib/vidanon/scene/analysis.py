@@ -171,9 +171,9 @@ def assign_faces(faces: np.ndarray, persons: np.ndarray) -> np.ndarray:
     return out
 
 
-def _frame_tables(t, tracked, faces, face_tids, *, kps):
+def _frame_tables(t, tracked, faces, face_tids, *, kps, face_source: str = "detected"):
     prow = [(t, int(p[5]), *map(float, p[:5]), "detected") for p in tracked]
-    frow = [(t, int(tid), *map(float, f[:5]), "detected") for f, tid in zip(faces, face_tids)]
+    frow = [(t, int(tid), *map(float, f[:5]), face_source) for f, tid in zip(faces, face_tids)]
     krow = [(t, int(p[5]), j, float(k[j, 0]), float(k[j, 1]), float(k[j, 2]))
             for p, k in zip(tracked, kps) for j in range(k.shape[0]) if np.isfinite(k[j, 0])]
     return prow, frow, krow
@@ -203,6 +203,7 @@ def analyze(clip, params, cache_dir: Path, gt: dict | None = None) -> Scene:
     from vidanon.core.versions import resolve_device
     from vidanon.io.data import ground_truth_for
     from vidanon.models import detect
+    from vidanon.scene.faces import keyframe_faces
     from vidanon.scene.masks import rle_encode
     from vidanon.models.track import Tracker, fill_gaps
 
@@ -221,17 +222,18 @@ def analyze(clip, params, cache_dir: Path, gt: dict | None = None) -> Scene:
         prows, frows, krows, masks = [], [], [], {}
         n_read = 0
         try:
-            for t, rgb in tqdm(clip.frames(), total=clip.n_frames, desc=f"analyze {clip.id}", leave=False):
+            frames = tqdm(clip.frames(), total=clip.n_frames, desc=f"analyze {clip.id}", leave=False)
+            for t, rgb, faces, face_detected in keyframe_faces(frames, face_det, d.face_every):
                 n_read += 1
                 boxes = person_det(rgb)
                 boxes = boxes[(boxes[:, 3] - boxes[:, 1]) >= d.min_person_height]
                 tracked = tracker.update(boxes)
-                faces = face_det(rgb)
                 kps = pose(rgb, tracked) if pose is not None and len(tracked) else np.zeros((len(tracked), 0, 3))
                 if seg is not None and len(tracked):
                     for p, m in zip(tracked, seg(rgb, tracked)):
                         masks[(t, int(p[5]))] = rle_encode(m)
-                pr, fr, kr = _frame_tables(t, tracked, faces, assign_faces(faces, tracked), kps=kps)
+                pr, fr, kr = _frame_tables(t, tracked, faces, assign_faces(faces, tracked), kps=kps,
+                                           face_source="detected" if face_detected else "interpolated")
                 prows += pr
                 frows += fr
                 krows += kr

@@ -34,31 +34,14 @@ def face_scene(clip, detector, *, max_gap: int = 10, min_iou: float = 0.3, detec
     from vidanon.models.track import fill_gaps
 
     linker = _Linker(max_gap, min_iou)
-    rows, n, held, last_key = [], 0, [], None
+    rows, n = [], 0
     frames = clip.frames()
     if progress:
         frames = tqdm(frames, total=clip.n_frames, desc=f"faces {clip.id}", leave=False)
-
-    def link(t, dets):
-        rows.extend((t, int(tid), *map(float, d), "detected") for d, tid in zip(dets, linker.update(t, dets)))
-
-    def detect(rgb):
-        return np.asarray(detector(rgb), dtype=np.float32).reshape(-1, 5)
-
-    for t, rgb in frames:
+    for t, _, dets, detected in keyframe_faces(frames, detector, detect_every, min_iou):
         n += 1
-        if t % detect_every and t != clip.n_frames - 1:
-            held.append((t, rgb))
-            continue
-        dets = detect(rgb)
-        if held and (last_key is None or not same_faces(last_key, dets, min_iou)):
-            for th, frame in held:  # the faces changed between keyframes: look at every frame
-                link(th, detect(frame))
-        held = []
-        link(t, dets)
-        last_key = dets
-    for th, frame in held:  # the clip had fewer frames than announced: no closing keyframe
-        link(th, detect(frame))
+        if detected:  # interpolated frames are filled along the linked tracks below, by fill_gaps
+            rows.extend((t, int(tid), *map(float, d), "detected") for d, tid in zip(dets, linker.update(t, dets)))
     df = pd.DataFrame(rows, columns=FACE_COLUMNS) if rows else pd.DataFrame(columns=FACE_COLUMNS)
     df = df.astype({"frame": "int64", "track_id": "int64", "x1": float, "y1": float, "x2": float,
                     "y2": float, "score": float, "source": object})
@@ -66,17 +49,89 @@ def face_scene(clip, detector, *, max_gap: int = 10, min_iou: float = 0.3, detec
     return Scene(clip.id, clip.width, clip.height, n, clip.fps, faces=faces)
 
 
-def same_faces(a: np.ndarray, b: np.ndarray, min_iou: float) -> bool:
-    """True when the boxes of ``a`` and ``b`` pair up one-to-one with IoU >= ``min_iou`` (greedy)."""
+def pair_faces(a: np.ndarray, b: np.ndarray, min_iou: float) -> list[tuple[int, int]] | None:
+    """The one-to-one pairs ``(i, j)`` of the boxes of ``a`` and ``b`` (greedy, highest IoU first), or
+    None when they do not all pair up with IoU >= ``min_iou`` (a face appeared, left or jumped).
+
+    Parameters
+    ----------
+    a, b : (N, >=4) ndarray of float
+        Face boxes ``x1, y1, x2, y2`` (pixels) of two frames.
+    min_iou : float
+        Least IoU, in [0, 1], of a pair.
+
+    Returns
+    -------
+    pairs : list of (int, int) or None
+        Row indices into ``a`` and ``b``.
+    """
     if len(a) != len(b):
-        return False
+        return None
     m = iou(a[:, :4], b[:, :4])
+    pairs = []
     for _ in range(len(a)):
         i, j = np.unravel_index(np.argmax(m), m.shape)
         if m[i, j] < min_iou:
-            return False
+            return None
+        pairs.append((int(i), int(j)))
         m[i, :], m[:, j] = -1, -1
-    return True
+    return pairs
+
+
+def keyframe_faces(frames, detector, every: int, min_iou: float = 0.3):
+    """Yield ``(t, rgb, faces, detected)`` for a stream of ``(t, rgb)``, running ``detector`` only on
+    keyframes when the faces are stable.
+
+    The detector runs on every ``every``-th frame; the frames between two keyframes whose faces pair
+    up one-to-one (:func:`pair_faces`) get the boxes interpolated linearly (score: the lower of the
+    pair's), the others get the detector too, as do the frames after the last keyframe. At most
+    ``every - 1`` frames are held. ``every`` 1: the detector on every frame.
+
+    Parameters
+    ----------
+    frames : iterable of (int, ndarray)
+        Clip frames ``(t, rgb)`` in order.
+    detector : callable
+        ``rgb -> (N, 5) [x1, y1, x2, y2, score]``.
+    every : int
+        Keyframe spacing in frames (>= 1).
+    min_iou : float, optional
+        Least IoU of a face between two keyframes to interpolate it. Default 0.3.
+
+    Yields
+    ------
+    t : int
+        The frame index.
+    rgb : ndarray
+        The frame.
+    faces : (N, 5) ndarray of float32
+        Its face boxes.
+    detected : bool
+        Whether the detector ran on this frame (False: interpolated).
+    """
+    def detect(rgb):
+        return np.asarray(detector(rgb), dtype=np.float32).reshape(-1, 5)
+
+    held, last_t, last = [], None, None
+    for t, rgb in frames:
+        if last is not None and t - last_t < every:
+            held.append((t, rgb))
+            continue
+        dets = detect(rgb)
+        pairs = pair_faces(last, dets, min_iou) if held else None
+        for th, frame in held:
+            if pairs is None:
+                yield th, frame, detect(frame), True
+            else:
+                a = (th - last_t) / (t - last_t)
+                boxes = [np.append((1 - a) * last[i, :4] + a * dets[j, :4], min(last[i, 4], dets[j, 4]))
+                         for i, j in pairs]
+                yield th, frame, np.array(boxes, np.float32).reshape(-1, 5), False
+        held = []
+        yield t, rgb, dets, True
+        last_t, last = t, dets
+    for th, frame in held:  # no closing keyframe
+        yield th, frame, detect(frame), True
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
