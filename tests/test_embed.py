@@ -84,3 +84,13 @@ def test_osnet_from_a_wrapped_checkpoint_path(crops, tmp_path, weights_dir):
 def test_bare_osnet_architecture_is_refused_with_a_hint():
     with pytest.raises(VidanonError, match="osnet_x0_25_msmt17"):
         embed.get("osnet_x0_25")
+
+
+@pytest.mark.parametrize("name", ["osnet_x0_25_msmt17", "mobilenet_v2_imagenet"])
+def test_onnx_runtime_features_equal_torch(name, weights_dir):
+    """The embedders run through ONNX Runtime on the CPU by default: the same features as torch."""
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, (int(h), 64, 3), dtype=np.uint8) for h in rng.integers(100, 300, 9)]
+    fast, ref = embed.get(name, runtime="onnx"), embed.get(name, runtime="torch")
+    assert "ONNX Runtime" in fast.description and "ONNX Runtime" not in ref.description
+    np.testing.assert_allclose(fast.embed(crops), ref.embed(crops), atol=1e-4)

@@ -56,3 +56,46 @@ def test_smoke_site_opens_offline_in_chromium(smoke_run, tmp_path):
     assert len(pages) == 7, [p.name for p in pages]
     for i, page in enumerate(pages):
         check_page(browser, page, tmp_path / f"b{i + 1}")
+
+
+def _compare_module(root):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare_tables", root / "scripts" / "compare-tables.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.slow
+def test_ray_executor_gives_the_tables_of_local_workers(smoke_run, tmp_path, root):
+    """Every stage of the smoke study computed again as tasks on a local Ray instance: the tables
+    equal those of the run above (local worker processes), timing columns aside."""
+    pytest.importorskip("ray")
+    import pandas as pd
+
+    from vidanon import stages
+    from vidanon.core import executor
+    from vidanon.core.context import Context
+    from vidanon.io.data import load_params
+
+    params = load_params(smoke_run[0] / "params" / "smoke.yaml")
+    params.executor.kind, params.executor.workers = "ray", 2
+    ray_root = tmp_path / "ray"
+    ex = executor.from_params(params)
+    try:
+        assert isinstance(ex, executor.Ray)
+        for name in stages.ORDER:
+            stages.run_cached(Context(params, ray_root, stages.FOLDER[name], executor=ex), name)
+    finally:
+        ex.close()
+    cmp = _compare_module(root)
+    local = smoke_run[0] / "figures" / "smoke"
+    tables = sorted(p.relative_to(local) for p in local.glob("0[1-6]_*/tables/*.csv"))
+    assert len(tables) > 20
+    for rel in tables:
+        if rel.stem in cmp.TIMING_TABLES:
+            continue
+        diffs = cmp.compare_frames(pd.read_csv(local / rel), pd.read_csv(ray_root / "figures" / "smoke" / rel),
+                                   1e-9, [cmp.TIMING])
+        assert not diffs, f"{rel}: {diffs}"

@@ -19,6 +19,7 @@ import logging
 import os
 import platform
 import resource
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,6 +153,8 @@ def run(params_path: str | Path, *, only: list[str] | None = None, force: bool =
     jobs = jobs or max(1, min(4, os.cpu_count() or 1))
     saved_env = os.environ.get(cache.LIB_HASH_ENV)
     os.environ[cache.LIB_HASH_ENV] = lib_hash  # the kernels started below agree with this process
+    if not sys.stderr.isatty():  # a log file or CI: no progress bars (the executor logs each clip instead)
+        os.environ.setdefault("TQDM_DISABLE", "1")
     t_run = time.perf_counter()
     try:
         keys = stages.stage_keys(params)

@@ -83,7 +83,7 @@ class Avatar:
                 stack.append(rgb)
                 masks.append(self._person_mask(t, scene, rgb.shape, extra=self.dilation))
         self.background, self.static = estimate_background(stack, masks, self.static_threshold)
-        log.info("avatar %s: camera %s", scene.clip, "static, median background" if self.static
+        log.debug("avatar %s: camera %s", scene.clip, "static, median background" if self.static
                  else "moving, inpainting")
 
     def _person_mask(self, t, scene, shape, extra: int = 0) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VIDANON_THREADS")
+QUIET_VARS = {"TQDM_DISABLE": "1"}  # a worker's own progress bars would interleave with the run's
 _MODELS: OrderedDict = OrderedDict()
 MAX_MODELS = 6
 
@@ -49,6 +50,7 @@ def release() -> None:
 def _init_worker(threads: int) -> None:
     for var in THREAD_VARS:
         os.environ[var] = str(threads)
+    os.environ.update(QUIET_VARS)
     try:
         import cv2
 
@@ -63,13 +65,47 @@ def _run(fn, job):  # a module-level trampoline: picklable, sets the thread coun
     return fn(job)
 
 
+class _Progress:
+    """Jobs done of a stage: a progress bar on a terminal, else a log line per job (with the ETA)."""
+
+    def __init__(self, label: str | None, total: int):
+        import sys
+        import time
+
+        from tqdm.auto import tqdm
+
+        self.label, self.total, self.done, self.t0 = label, total, 0, time.perf_counter()
+        self.bar = tqdm(total=total, desc=label, unit="clip", leave=False) if label and sys.stderr.isatty() else None
+
+    def step(self) -> None:
+        import time
+
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update()
+        elif self.label:
+            dt = time.perf_counter() - self.t0
+            eta = dt / self.done * (self.total - self.done)
+            log.info("%s: %d/%d done, %.0f s, about %.0f s left", self.label, self.done, self.total, dt, eta)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 class Serial:
     """Every job in the calling process, in order."""
 
     workers = 1
 
-    def map(self, fn: Callable, jobs: Iterable) -> list:
-        return [fn(job) for job in jobs]
+    def map(self, fn: Callable, jobs: Iterable, label: str | None = None) -> list:
+        jobs = list(jobs)
+        progress, out = _Progress(label, len(jobs)), []
+        for job in jobs:
+            out.append(fn(job))
+            progress.step()
+        progress.close()
+        return out
 
     def close(self) -> None:
         release()
@@ -83,17 +119,24 @@ class Local:
         self.workers, self.threads = workers, threads
         self._pool = None
 
-    def map(self, fn: Callable, jobs: Iterable) -> list:
+    def map(self, fn: Callable, jobs: Iterable, label: str | None = None) -> list:
+        from concurrent.futures import as_completed
+
         jobs = list(jobs)
         if len(jobs) <= 1:
-            return [fn(job) for job in jobs]
+            return Serial().map(fn, jobs, label)
         if self._pool is None:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
 
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
                                              initializer=_init_worker, initargs=(self.threads,))
-        return list(self._pool.map(fn, jobs))
+        futures = [self._pool.submit(fn, job) for job in jobs]
+        progress = _Progress(label, len(jobs))
+        for _ in as_completed(futures):
+            progress.step()
+        progress.close()
+        return [f.result() for f in futures]  # in the jobs' order; the first failure is raised
 
     def close(self) -> None:
         if self._pool is not None:
@@ -120,15 +163,21 @@ class Ray:
             address = address or os.environ.get("RAY_ADDRESS")
             kw = {"address": address} if address else {"num_cpus": workers or os.cpu_count() or 1}
             ray.init(**kw, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
-                     runtime_env={"env_vars": {v: "1" for v in THREAD_VARS}})
+                     runtime_env={"env_vars": {v: "1" for v in THREAD_VARS} | QUIET_VARS})
             self._started = True
         else:
             self._started = False
         self.workers = int(ray.cluster_resources().get("CPU", 1))
 
-    def map(self, fn: Callable, jobs: Iterable) -> list:
+    def map(self, fn: Callable, jobs: Iterable, label: str | None = None) -> list:
         remote = self._ray.remote(num_cpus=1, num_gpus=self.gpus)(_run)
-        return self._ray.get([remote.remote(fn, job) for job in jobs])
+        refs = [remote.remote(fn, job) for job in jobs]
+        progress, pending = _Progress(label, len(refs)), list(refs)
+        while pending:
+            ready, pending = self._ray.wait(pending, num_returns=1)
+            progress.step()
+        progress.close()
+        return self._ray.get(refs)
 
     def close(self) -> None:
         if self._started:

@@ -93,17 +93,20 @@ def captions(params, summary_info: dict, tables_: dict) -> dict[str, str]:
         "data": data_txt,
         "models": models_txt,
         "credits": credit_txt,
-        "tradeoff": (f"Privacy-utility trade-off ({params.name}). x: re-identification Rank-1 of anonymized "
-                     f"queries against the original gallery ({reid_txt}), with 95% bootstrap "
-                     f"CI (lower = more private); y: {ulabel} (higher = more useful). Shaded: privacy levels "
+        "tradeoff": (f"Privacy-utility trade-off ({params.name}). x: Rank-1 of the STRONGEST attack measured "
+                     "for each method (the highest of every re-ID embedder, protocol, crop mode and attacker, "
+                     "adaptive ones included, and of dlib face identification; the summary table names it), "
+                     f"with its 95% bootstrap CI (lower = more private); y: {ulabel} (higher = more useful). "
+                     "Shaded: privacy levels "
                      "(<10% excellent, 10-25% good, 25-50% moderate, >50% poor); dashed: Pareto front "
                      f"(outlined markers). {data_txt} {models_txt} {credit_txt}"),
         "fingerprints": ("Method fingerprints: every metric scaled to [0, 1] with 1 = best (fixed ranges for "
                          "rates and Rank-1; otherwise relative to the largest value among the methods shown). "
                          f"{data_txt} {credit_txt}"),
-        "summary": (f"Summary per method ({params.name}). Re-ID Rank-1: {reid_txt}; 'strongest attack': the "
-                    f"highest Rank-1 of any embedder, protocol, crop mode and attacker. {data_txt} {models_txt} "
-                    f"{credit_txt}"),
+        "summary": (f"Summary per method ({params.name}). Rank-1 and the privacy level: the strongest attack "
+                    "measured (the highest Rank-1 of any re-ID embedder, protocol, crop mode and attacker, and of "
+                    f"dlib face identification), named in 'Attack that won'; pretrained attacker: {reid_txt}. "
+                    f"{data_txt} {models_txt} {credit_txt}"),
     }
 
 

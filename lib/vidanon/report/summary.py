@@ -34,10 +34,10 @@ class Metric:
 
 
 METRICS = [
-    Metric("rank1", "Re-ID Rank-1 (%)", "privacy", "lower", (0, 100), "{:.1f}"),
-    Metric("mAP", "Re-ID mAP (%)", "privacy", "lower", (0, 100), "{:.1f}"),
+    Metric("rank1", "Rank-1, strongest attack (%)", "privacy", "lower", (0, 100), "{:.1f}"),
+    Metric("mAP", "mAP, strongest attack (%)", "privacy", "lower", (0, 100), "{:.1f}"),
+    Metric("rank1_naive", "Re-ID Rank-1, pretrained attacker (%)", "privacy", "lower", (0, 100), "{:.1f}"),
     Metric("rank1_adaptive", "Re-ID Rank-1, adaptive attacker (%)", "privacy", "lower", (0, 100), "{:.1f}"),
-    Metric("rank1_worst", "Re-ID Rank-1, strongest attack (%)", "privacy", "lower", (0, 100), "{:.1f}"),
     Metric("faceid_rank1", "Face-ID Rank-1 (%)", "privacy", "lower", (0, 100), "{:.1f}"),
     Metric("faceid_verified", "Faces verified (share)", "privacy", "lower", (0, 1), "{:.2f}"),
     Metric("leaked_rate", "Leaked-face frames (share)", "privacy", "lower", (0, 1), "{:.3f}"),
@@ -157,16 +157,17 @@ def _best_per_method(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str | None = None,
-                mode: str | None = None) -> tuple[pd.DataFrame, dict]:
-    """One re-ID row per method, Rank-1/Rank-5/mAP/chance and CIs in PERCENT.
+                mode: str | None = None, faceid: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """One privacy row per method, Rank-1/Rank-5/mAP/chance and CIs in PERCENT.
 
-    The headline (``rank1``, CI, ``mAP``, ``chance``, ``level``) is the PRIMARY attack: the pretrained
-    (naive) attacker with ``embedder`` (default: the first in the table, i.e. the first of
-    params.reid.embedders), ``protocol`` (default: the first, cross-clip: the fairest) and ``mode``
-    (default: aligned crops). Next to it: ``rank1_adaptive`` (same setting, attacker adapted to the
-    method) and ``rank1_worst`` with ``attack_worst``: the highest Rank-1 of ANY attack 03_reid ran
-    (any embedder, protocol, mode, attacker), since privacy is only as good as the best attacker's
-    failure. Returns ``(table indexed by method, {"attack": the primary setting})``."""
+    The headline (``rank1`` with its CI, ``mAP``, ``chance``, ``level``, and ``attack`` naming it) is
+    the STRONGEST attack measured for the method: the highest Rank-1 of any re-ID attack 03_reid ran
+    (any embedder, protocol, crop mode and attacker, adaptive ones included) and of dlib face
+    identification (``faceid``), since privacy is only as good as the best attacker's failure. Beside
+    it: ``rank1_naive``, the pretrained (naive) attacker with ``embedder`` (default: the first in the
+    table, i.e. the first of params.reid.embedders), ``protocol`` (default: the first, cross-clip) and
+    ``mode`` (default: aligned crops), and ``rank1_adaptive`` in that setting. Returns ``(table indexed
+    by method, {"attack": the naive setting})``."""
     df = reid.copy()
     if "chance" not in df.columns and "chance_rank1" in df.columns:
         df["chance"] = df["chance_rank1"]
@@ -183,15 +184,23 @@ def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str |
             sel = sel[sel[col] == want]
             setting[col] = want
     primary = sel[sel["attacker"].isin(PRIMARY_ATTACKERS)] if "attacker" in sel.columns else sel
-    keep = [c for c in ("method", "rank1", "rank1_lo", "rank1_hi", "rank5", "mAP", "chance") if c in df.columns]
-    out = _best_per_method(primary)[keep].set_index("method")
+    out = pd.DataFrame({"rank1_naive": _best_per_method(primary).set_index("method")["rank1"]})
     if "attacker" in sel.columns:
-        adaptive = _best_per_method(sel[sel["attacker"] == "adaptive"]).set_index("method")["rank1"]
-        out["rank1_adaptive"] = adaptive.reindex(out.index)
-    worst = _best_per_method(df).set_index("method")
-    out = out.reindex(out.index.union(worst.index, sort=False))
-    out["rank1_worst"] = worst["rank1"]
-    out["attack_worst"] = worst["attack"]
+        out["rank1_adaptive"] = _best_per_method(sel[sel["attacker"] == "adaptive"]).set_index("method")["rank1"]
+    attacks = [df]
+    if faceid is not None and {"method", "rank1"} <= set(faceid.columns) and len(faceid):
+        f = faceid.copy()
+        if "chance" not in f.columns and "chance_rank1" in f.columns:
+            f["chance"] = f["chance_rank1"]
+        for col in ("rank1", "rank1_lo", "rank1_hi", "mAP", "chance"):
+            if col in f.columns:
+                f[col] = _as_percent(f[col])
+        f["attack"] = "dlib face identification" + (" / " + f["protocol"].astype(str) if "protocol" in f else "")
+        attacks.append(f)
+    keep = ["method", "rank1", "rank1_lo", "rank1_hi", "rank5", "mAP", "chance", "attack"]
+    every = pd.concat([a[[c for c in keep if c in a.columns]] for a in attacks], ignore_index=True)
+    strongest = _best_per_method(every).set_index("method")
+    out = strongest[[c for c in keep[1:] if c in strongest.columns]].join(out, how="outer")
     out["level"] = [privacy_level(v) for v in out["rank1"]]
     setting["attacker"] = "naive (pretrained)"
     return out, setting
@@ -266,7 +275,7 @@ def summarize(tables: Mapping[str, pd.DataFrame], embedder: str | None = None, p
     parts = []
     reid = next((tables[t] for t in ("reid_summary", "reid") if t in tables and len(tables[t])), None)
     if reid is not None and {"method", "rank1"} <= set(reid.columns):
-        table, setting = select_reid(reid, embedder, protocol)
+        table, setting = select_reid(reid, embedder, protocol, faceid=tables.get("faceid_summary"))
         parts.append(table)
         info["reid_setting"] = setting
     else:

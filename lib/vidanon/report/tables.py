@@ -29,7 +29,8 @@ def display_table(summary: pd.DataFrame, groups=None) -> pd.DataFrame:
     """The summary as formatted strings with readable column labels, method as the first column.
 
     ``groups``: keep only metrics of these groups (e.g. ``["privacy"]``); None keeps all. Rank-1 and
-    utility carry their CI ``v [lo, hi]`` when known; the privacy level follows Rank-1."""
+    utility carry their CI ``v [lo, hi]`` when known; the privacy level follows Rank-1 of the strongest
+    attack, which is named beside it."""
     cols = {}
     for m in METRICS:
         if m.name not in summary.columns or (groups and m.group not in groups):
@@ -38,9 +39,9 @@ def display_table(summary: pd.DataFrame, groups=None) -> pd.DataFrame:
         hi = summary.get(f"{m.name}_hi")
         cols[m.label] = [_with_ci(summary[m.name].iloc[i], None if lo is None else lo.iloc[i],
                                   None if hi is None else hi.iloc[i], m.fmt) for i in range(len(summary))]
-        if m.name == "rank1_worst" and "attack_worst" in summary.columns:
-            cols["Strongest attack"] = summary["attack_worst"].fillna("n/a").tolist()
         if m.name == "rank1":
+            if "attack" in summary.columns:
+                cols["Attack that won"] = summary["attack"].fillna("n/a").tolist()
             if "level" in summary.columns:
                 cols["Privacy level"] = summary["level"].fillna("n/a").tolist()
             if "chance" in summary.columns:

@@ -1,5 +1,6 @@
-"""The privacy-utility trade-off: one point per method, x = re-ID Rank-1 (lower = more private),
-y = utility (higher = more useful), with CIs, the privacy bands shaded and the Pareto front marked.
+"""The privacy-utility trade-off: one point per method, x = Rank-1 of the strongest attack measured
+(lower = more private), y = utility (higher = more useful), with CIs, the privacy bands shaded and the
+Pareto front marked.
 
 The ideal method sits top-left: nobody re-identified, everything still usable. A method is on the
 Pareto front when no other method is both at least as private and at least as useful (and strictly
@@ -69,7 +70,7 @@ def tradeoff_figure(summary: pd.DataFrame, utility_label: str = "Utility", title
         ax.set_xlim(-2, 102)  # markers at 0 % or 100 % stay whole
         ymax = max(1.0, float(np.nanmax(pts["utility"].to_numpy(float)))) if len(pts) else 1.0
         ax.set_ylim(-0.03 * ymax, 1.05 * ymax)
-        ax.set_xlabel("Re-ID Rank-1 (%)  \u2190 more private")
+        ax.set_xlabel("Rank-1 of the strongest attack (%)  \u2190 more private")
         ax.set_ylabel(f"{utility_label}  \u2192 more useful")
         if title:
             ax.set_title(title, pad=14)
@@ -108,7 +109,7 @@ def tradeoff_plotly(summary: pd.DataFrame, utility_label: str = "Utility", title
         fig.add_vline(x=chance, line=dict(color="#555555", width=1, dash="dot"),
                       annotation_text=f"chance {chance:.0f}%", annotation_position="bottom right",
                       annotation_font_size=10)
-    fig.update_layout(title=title, xaxis=dict(title="Re-ID Rank-1 (%) \u2190 more private", range=[-2, 102]),
+    fig.update_layout(title=title, xaxis=dict(title="Rank-1 of the strongest attack (%) \u2190 more private", range=[-2, 102]),
                       yaxis=dict(title=f"{utility_label} \u2192 more useful", rangemode="tozero"),
                       width=820, height=520)
     return fig

@@ -210,7 +210,7 @@ def analyze(clip, params, cache_dir: Path, gt: dict | None = None) -> Scene:
     key = cache_key(clip, params)
     scene = load(cache_dir, clip.id, key)
     if scene is not None:
-        log.info("%s: scene cached (%s)", clip.id, key)
+        log.debug("%s: scene cached (%s)", clip.id, key)
     else:
         d = params.detect
         device = resolve_device(params.device)
@@ -279,7 +279,7 @@ def analyze_all(ctx) -> list[tuple]:
     clips = [data.open_clip(spec) for spec in ctx.params.clips]
     todo = [i for i, clip in enumerate(clips) if not is_cached(clip, ctx.params, cache_dir)]
     if len(todo) > 1:
-        executor.of(ctx).map(_analyze_job, [(ctx.params, cache_dir, i) for i in todo])
+        executor.of(ctx).map(_analyze_job, [(ctx.params, cache_dir, i) for i in todo], label="scene analysis")
     return [(clip, analyze(clip, ctx.params, cache_dir, gt)) for clip in clips]
 
 

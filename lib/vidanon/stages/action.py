@@ -301,9 +301,9 @@ def run(ctx) -> dict[str, pd.DataFrame]:
     u = p.utility
     device = resolve_device(p.device)
     names = version_names(p)
-    log.info("face detection preservation for: %s", ", ".join(face_keeping_methods(p)))
+    log.debug("face detection preservation for: %s", ", ".join(face_keeping_methods(p)))
     scenes = scene_mod.analyze_all(ctx)  # every scene cached before the jobs start
-    done = executor.of(ctx).map(_clip_job, [(ctx, i) for i in range(len(scenes))])
+    done = executor.of(ctx).map(_clip_job, [(ctx, i) for i in range(len(scenes))], label="action")
     inst = [r for d in done for r in d["inst"]]
     dets = [r for d in done for r in d["dets"]]
     motion = [r for d in done for r in d["motion"]]

@@ -51,7 +51,7 @@ def make_video(ctx, clip, scene, spec) -> dict:
     row = {"clip": clip.id, "method": spec.name, "key": spec.method, "path": _rel(out, ctx.root)}
     stats = cache.lookup(out, k)
     if stats is not None:
-        log.info("%s / %s: cached", spec.name, clip.id)
+        log.debug("%s / %s: cached", spec.name, clip.id)
         return {**row, **stats, "cached": True}
     stats = anonymize.run_clip(clip, scene, anonymize.get(spec.method, **opts), out, keep_audio=sec.keep_audio,
                                progress=False)
@@ -200,7 +200,7 @@ def run(ctx, scenes: list | None = None) -> dict[str, pd.DataFrame]:
 
     specs = _checked_specs(ctx)
     scenes = scenes if scenes is not None else analyze_all(ctx)  # cached first, clips in parallel
-    done = executor.of(ctx).map(_clip_job, [(ctx, i, specs) for i in range(len(scenes))])
+    done = executor.of(ctx).map(_clip_job, [(ctx, i, specs) for i in range(len(scenes))], label="anonymize")
     runs = pd.DataFrame([r for clip_runs, _ in done for r in clip_runs], columns=RUN_COLUMNS)
     leak_df = pd.DataFrame([r for _, clip_leaks in done for r in clip_leaks])
     tables = {"anonymize_runs": runs, "anonymize_fps": speed_table(runs).reset_index(), "leaks": leak_df,

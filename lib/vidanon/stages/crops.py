@@ -197,7 +197,7 @@ def run(ctx) -> dict[str, pd.DataFrame]:
     from vidanon.io.crops import manifest_path
 
     scene_mod.analyze_all(ctx)  # every scene cached before the jobs start
-    done = executor.of(ctx).map(_clip_job, [(ctx, i) for i in range(len(ctx.params.clips))])
+    done = executor.of(ctx).map(_clip_job, [(ctx, i) for i in range(len(ctx.params.clips))], label="crops")
     parts = [m for clip_parts, _, _ in done for m in clip_parts]
     recalls = [r for _, clip_recalls, _ in done for r in clip_recalls]
     manifest = pd.concat([m for m in parts if len(m)], ignore_index=True) if any(len(m) for m in parts) \

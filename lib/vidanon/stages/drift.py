@@ -319,7 +319,7 @@ def run(ctx) -> dict[str, pd.DataFrame]:
     emb = [embed_crops(crops, embed.get(p.drift.embedder, device=device), cache_dir=ctx.work / "features")]
     scene_mod.analyze_all(ctx)  # every scene cached before the jobs start
     jobs = [(ctx, i, crops[crops["clip"] == spec.id]) for i, spec in enumerate(p.clips)]
-    done = executor.of(ctx).map(_clip_job, jobs)
+    done = executor.of(ctx).map(_clip_job, jobs, label="drift")
     emb = pd.concat([e for e in emb + [faces for faces, _, _, _ in done] if len(e)], ignore_index=True)
     frames = drift_frames(emb)
     parts = [crop_t for _, _, crop_t, _ in done]

@@ -166,7 +166,7 @@ def run(ctx) -> dict[str, pd.DataFrame]:
 
     p = ctx.params
     scene_mod.analyze_all(ctx)  # every scene cached before the jobs start
-    done = executor.of(ctx).map(_clip_job, [(ctx, i) for i in range(len(p.clips))])
+    done = executor.of(ctx).map(_clip_job, [(ctx, i) for i in range(len(p.clips))], label="quality")
     frames = pd.concat([f for f, _, _ in done], ignore_index=True)
     faces = pd.concat([fc for _, fc, _ in done], ignore_index=True)
     faces.insert(2, "detector", p.detect.face_eval.backend)

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from vidanon.io import weights as weights_mod
-from vidanon.models.embed import check_crops, l2_normalize, torch_batches
+from vidanon.models.embed import OnnxModule, check_crops, l2_normalize, torch_batches, use_onnx
 from vidanon.core.versions import resolve_device
 from vidanon.core.errors import BackendUnavailable, WeightsError
 
@@ -88,6 +88,9 @@ class OSNetEmbedder:
         SHA-256 the checkpoint must have. None (default): the registry's, if any.
     batch : int, optional
         Crops per forward pass. Default 64.
+    runtime : {'auto', 'onnx', 'torch'}, optional
+        'auto' (default): ONNX Runtime on the CPU (the network exported once, same features to about
+        1e-6, several times faster), torch on CUDA.
 
     Raises
     ------
@@ -100,7 +103,7 @@ class OSNetEmbedder:
     kind = "reid"
 
     def __init__(self, name: str = "osnet_x0_25_msmt17", *, device: str = "cpu", weights: str | None = None,
-                 sha256: str | None = None, batch: int = 64):
+                 sha256: str | None = None, batch: int = 64, runtime: str = "auto"):
         arch, dataset = split_name(name)
         try:
             with warnings.catch_warnings():
@@ -125,6 +128,12 @@ class OSNetEmbedder:
         self.name, self.batch = name, batch
         self.description = (f"OSNet {arch} re-ID model (torchreid) trained on {dataset or path.name}"
                             f"; {weights_mod.describe(path.name)}")
+        self.onnx = None
+        if use_onnx(runtime, self.device):
+            from vidanon.io.cache import file_hash
+
+            self.onnx = OnnxModule(self.model, (1, 3, 256, 128), f"{name}-{file_hash(path)[:12]}")
+            self.description += "; run with ONNX Runtime"
 
     def embed(self, crops) -> np.ndarray:
         """Re-ID features of crops resized to 256x128 (height x width), ImageNet-normalized.
@@ -149,6 +158,9 @@ class OSNetEmbedder:
         crops = check_crops(crops)
         if not crops:
             return np.zeros((0, 512), np.float32)
+        if self.onnx is not None:
+            out = [self.onnx(x) for x in torch_batches(crops, (256, 128), None, self.batch)]
+            return l2_normalize(np.concatenate(out))
         out = []
         with torch.no_grad():
             for x in torch_batches(crops, (256, 128), self.device, self.batch):
