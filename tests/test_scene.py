@@ -46,7 +46,7 @@ def test_faces_masks_keypoints_follow_the_tracks(two):
 
 def test_second_call_loads_the_cache(two, caplog):
     clip, params, cache, s = two
-    with caplog.at_level(logging.INFO, logger="vidanon.scene"):
+    with caplog.at_level(logging.DEBUG, logger="vidanon.scene"):
         again = scene.analyze(clip, params, cache, data.load_ground_truth())
     assert "cached" in caplog.text
     pd.testing.assert_frame_equal(again.persons, s.persons)

@@ -156,7 +156,7 @@ def _best_per_method(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values("rank1", ascending=False, kind="stable", na_position="last").drop_duplicates("method")
 
 
-def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str | None = None,
+def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str | None = None, *,
                 mode: str | None = None, faceid: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
     """One privacy row per method, Rank-1/Rank-5/mAP/chance and CIs in PERCENT.
 
