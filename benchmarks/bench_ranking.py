@@ -42,6 +42,9 @@ def main() -> None:
     print(f"torchreid evaluate_rank [{impl}]: {theirs:7.2f} s  (R1 {cmc[0]:.4f} mAP {m_ap:.4f})")
     print(f"ratio torchreid / vidanon: {theirs / ours:.1f}x faster; "
           f"max |CMC diff| {np.abs(cmc - r.cmc).max():.2e}, |mAP diff| {abs(m_ap - r.mAP):.2e}")
+    ratio = theirs / ours
+    print(f"target ranking-vs-torchreid: {ratio:.1f}x at {args.n} x {args.n} (goal >= 20x) "
+          f"{'met' if ratio >= 20 else 'missed'}")
 
 
 if __name__ == "__main__":

@@ -109,6 +109,10 @@ def _full_scene(clip, args):
     params = Params(name="cli", clips=[ClipSpec(id=clip.id, path=clip.path)])
     params.detect.face.threshold = args.thresh
     params.track.max_gap = args.max_gap
+    # compute only what the method draws from: body filters and the silhouette use the person masks,
+    # the avatar the keypoints too; neither uses the face rows
+    params.detect.faces = args.method.startswith(("face-", "deepprivacy2")) or args.method == "original"
+    params.detect.keypoints = args.method in ("avatar", "original") or args.method.startswith("deepprivacy2")
     with tempfile.TemporaryDirectory(prefix="vidanon-scene-") as tmp:
         try:
             return scene_mod.analyze(clip, params, Path(tmp))

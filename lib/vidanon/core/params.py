@@ -59,6 +59,7 @@ class DetectSection(Section):
     face: DetectorSpec = DetectorSpec(backend="centerface", threshold=0.2)
     # The evaluation stages need a face detector of another family than the anonymizer's.
     face_eval: DetectorSpec = DetectorSpec(backend="mediapipe-face", threshold=0.5)
+    faces: bool = Field(True, description="Faces (the anonymizer's face detector, detect.face).")
     masks: bool = Field(True, description="Person masks (MediaPipe selfie segmentation) per person box.")
     keypoints: bool = Field(True, description="Body keypoints (MediaPipe Pose) per person box.")
     min_person_height: int = Field(24, ge=1, description="Pixels; smaller person boxes are dropped.")

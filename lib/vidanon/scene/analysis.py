@@ -215,7 +215,8 @@ def analyze(clip, params, cache_dir: Path, gt: dict | None = None) -> Scene:
         d = params.detect
         device = resolve_device(params.device)
         person_det = detect.get_person_detector(d.person, device=device)
-        face_det = detect.get_face_detector(d.face, device=device)
+        face_det = (detect.get_face_detector(d.face, device=device) if d.faces
+                    else (lambda rgb: np.zeros((0, 5), np.float32)))  # no face rows
         seg = detect.get_segmenter() if d.masks else None
         pose = detect.get_pose() if d.keypoints else None
         tracker = Tracker.from_params(params.track, clip.fps)
