@@ -10,7 +10,6 @@ Images are float arrays in [0, 1], (H, W) or (H, W, C).
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import map_coordinates
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -18,10 +17,70 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return xs.astype(np.float64), ys.astype(np.float64)
 
 
+class Warper:
+    """Bilinear sampling at ``x + flow(x)``, planned once per flow and applied to any number of images
+    (the stage warps every version's frame t+1 with the original's one flow).
+
+    Samples outside the frame take the nearest edge value (``scipy.ndimage.map_coordinates(order=1,
+    mode='nearest')``, and Lai et al.'s Resample2d, which clamps its indices).
+
+    Parameters
+    ----------
+    flow : (H, W, 2) ndarray of float
+        Forward flow t -> t+1 in pixels, ``flow[y, x] = (dx, dy)``.
+    """
+
+    def __init__(self, flow: np.ndarray):
+        flow = np.asarray(flow, dtype=np.float64)
+        if flow.ndim != 3 or flow.shape[2] != 2:
+            raise ValueError(f"flow must be (H, W, 2), got {flow.shape}")
+        h, w = flow.shape[:2]
+        xs, ys = _grid(h, w)
+        x = np.clip(xs + flow[..., 0], 0, w - 1).ravel()
+        y = np.clip(ys + flow[..., 1], 0, h - 1).ravel()
+        x0, y0 = np.floor(x).astype(np.intp), np.floor(y).astype(np.intp)
+        x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+        fx, fy = x - x0, y - y0
+        self.shape = (h, w)
+        self._index = (y0 * w + x0, y0 * w + x1, y1 * w + x0, y1 * w + x1)
+        self._weight = ((1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """Sample ``image`` at ``x + flow(x)``.
+
+        Parameters
+        ----------
+        image : (H, W) or (H, W, C) ndarray
+            Any real dtype (e.g. a frame as float in [0, 1], or a flow).
+
+        Returns
+        -------
+        warped : ndarray of float64, the shape of ``image``
+
+        Raises
+        ------
+        ValueError
+            If ``image`` is not of the flow's H, W.
+        """
+        img = np.asarray(image, dtype=np.float64)
+        if img.shape[:2] != self.shape:
+            raise ValueError(f"flow shape {self.shape + (2,)} does not match the image's {img.shape[:2] + (2,)}")
+        chans = img[..., None] if img.ndim == 2 else img
+        out = np.empty(chans.shape, dtype=np.float64)
+        for c in range(chans.shape[2]):  # 1-D gathers per channel: twice as fast as row gathers
+            ch = np.ascontiguousarray(chans[..., c]).ravel()
+            acc = np.take(ch, self._index[0]) * self._weight[0]
+            for i, wt in zip(self._index[1:], self._weight[1:]):
+                acc += np.take(ch, i) * wt
+            out[..., c] = acc.reshape(self.shape)
+        return out[..., 0] if img.ndim == 2 else out
+
+
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Sample ``image`` (frame t+1) at ``x + flow(x)``: frame t+1 warped back onto frame t.
 
-    Bilinear; samples outside the frame take the nearest edge value.
+    Bilinear; samples outside the frame take the nearest edge value (see :class:`Warper`, which
+    plans the sampling once for many images).
 
     Parameters
     ----------
@@ -43,21 +102,41 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
     if flow.shape != (h, w, 2):
         raise ValueError(f"flow shape {flow.shape} does not match the image's {(h, w, 2)}")
-    xs, ys = _grid(h, w)
-    coords = [ys + flow[..., 1], xs + flow[..., 0]]
-    img = np.asarray(image, dtype=np.float64)
-    if img.ndim == 2:
-        return map_coordinates(img, coords, order=1, mode="nearest")
-    return np.stack([map_coordinates(img[..., c], coords, order=1, mode="nearest")
-                     for c in range(img.shape[2])], axis=-1)
+    return Warper(flow)(image)
+
+
+def flow_gradients(flow: np.ndarray) -> np.ndarray:
+    """Squared spatial gradient magnitude of a flow, ``|grad u|^2 + |grad v|^2``, as Lai et al.'s code.
+
+    Forward differences (``f[x] - f[x + 1]``, 0 in the last column / row), as ``compute_flow_gradients``
+    of Lai et al.'s evaluation code.
+
+    Parameters
+    ----------
+    flow : (H, W, 2) ndarray of float
+        A flow in pixels, ``(dx, dy)``.
+
+    Returns
+    -------
+    g : (H, W) ndarray of float64
+        ``du_x^2 + dv_x^2 + du_y^2 + dv_y^2`` in pixels^2 per pixel^2.
+    """
+    f = np.asarray(flow, dtype=np.float64)
+    d_col = np.zeros_like(f)
+    d_row = np.zeros_like(f)
+    d_col[:, :-1] = f[:, :-1] - f[:, 1:]
+    d_row[:-1, :] = f[:-1, :] - f[1:, :]
+    return (d_col ** 2).sum(axis=2) + (d_row ** 2).sum(axis=2)
 
 
 def non_occluded(flow_fw: np.ndarray, flow_bw: np.ndarray, alpha: float = 0.01,
-                 beta: float = 0.5) -> np.ndarray:
-    """Mask of the pixels of frame t that stay visible in t+1 (forward-backward check).
+                 beta: float = 0.5, *, motion_boundaries: bool = True, out_of_frame: bool = False) -> np.ndarray:
+    """Mask of the pixels of frame t that stay visible in t+1, as Lai et al. (2018) compute it.
 
-    A pixel is occluded when ``|F_fw + F_bw(x + F_fw)|^2 >= alpha (|F_fw|^2 + |F_bw(x + F_fw)|^2) + beta``
-    (Sundaram et al. 2010, as used by Lai et al. and Ruder et al.), or when it leaves the frame.
+    A pixel is occluded when the forward-backward check fails,
+    ``|F_fw + F_bw(x + F_fw)|^2 > alpha (|F_fw|^2 + |F_bw(x + F_fw)|^2) + beta``, or when it lies on a
+    motion boundary, ``|grad F_fw|^2 > 0.01 |F_fw|^2 + 0.002`` (both from Sundaram et al. 2010, as in
+    Lai et al.'s ``detect_occlusion``, called with the flows in the order of their evaluation).
 
     Parameters
     ----------
@@ -69,6 +148,11 @@ def non_occluded(flow_fw: np.ndarray, flow_bw: np.ndarray, alpha: float = 0.01,
         Relative tolerance of the check (dimensionless). Default 0.01.
     beta : float, optional
         Absolute tolerance in pixels^2. Default 0.5.
+    motion_boundaries : bool, optional
+        Also mask motion boundaries (default True, as Lai et al.).
+    out_of_frame : bool, optional
+        Also mask the pixels whose flow leaves the frame (default False: Lai et al. keep them; the
+        warp then samples the nearest edge pixel).
 
     Returns
     -------
@@ -80,14 +164,20 @@ def non_occluded(flow_fw: np.ndarray, flow_bw: np.ndarray, alpha: float = 0.01,
     ValueError
         If ``flow_bw`` does not have the shape of ``flow_fw``.
     """
+    if flow_bw.shape != flow_fw.shape:
+        raise ValueError(f"flow shapes differ: {flow_fw.shape} vs {flow_bw.shape}")
     h, w = flow_fw.shape[:2]
-    bw = warp(flow_bw, flow_fw)
-    diff = ((flow_fw + bw) ** 2).sum(axis=2)
-    bound = alpha * ((flow_fw ** 2).sum(axis=2) + (bw ** 2).sum(axis=2)) + beta
-    xs, ys = _grid(h, w)
-    tx, ty = xs + flow_fw[..., 0], ys + flow_fw[..., 1]
-    inside = (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
-    return (diff < bound) & inside
+    fw = np.asarray(flow_fw, dtype=np.float64)
+    bw = Warper(fw)(flow_bw)
+    mag_fw = (fw ** 2).sum(axis=2)
+    occluded = ((fw + bw) ** 2).sum(axis=2) > alpha * (mag_fw + (bw ** 2).sum(axis=2)) + beta
+    if motion_boundaries:
+        occluded |= flow_gradients(fw) > 0.01 * mag_fw + 0.002
+    if out_of_frame:
+        xs, ys = _grid(h, w)
+        tx, ty = xs + fw[..., 0], ys + fw[..., 1]
+        occluded |= ~((tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1))
+    return ~occluded
 
 
 def warping_error(frame_t: np.ndarray, frame_t1: np.ndarray, flow_fw: np.ndarray,
@@ -114,7 +204,8 @@ def warping_error(frame_t: np.ndarray, frame_t1: np.ndarray, flow_fw: np.ndarray
     Returns
     -------
     err : float
-        Mean squared difference, in [0, 1] for frames in [0, 1]; NaN when no pixel is left.
+        Mean squared difference, in [0, 1] for frames in [0, 1]. When ``valid`` keeps no pixel: 0.0
+        over the whole frame (Lai et al.'s fallback), NaN inside a ``region``.
 
     Raises
     ------
@@ -147,7 +238,8 @@ def warped_error(frame_t: np.ndarray, warped_t1: np.ndarray, valid: np.ndarray, 
     Returns
     -------
     err : float
-        Mean squared difference, in [0, 1]; NaN when no pixel is left.
+        Mean squared difference, in [0, 1]. When ``valid`` keeps no pixel: 0.0 over the whole frame
+        (Lai et al.'s fallback), NaN inside a ``region``.
 
     Raises
     ------
@@ -159,8 +251,10 @@ def warped_error(frame_t: np.ndarray, warped_t1: np.ndarray, valid: np.ndarray, 
     m = np.asarray(valid, dtype=bool)
     if region is not None:
         m = m & np.asarray(region, dtype=bool)
-    if not m.any():
-        return float("nan")
+        if not m.any():
+            return float("nan")
+    elif not m.any():  # Lai et al.: every pixel occluded -> the masked sum (0) over all pixels
+        return 0.0
     d = (np.asarray(frame_t, dtype=np.float64) - warped_t1) ** 2
     if d.ndim == 3:
         d = d.mean(axis=2)

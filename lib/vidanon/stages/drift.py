@@ -135,7 +135,7 @@ def summarize_drift(frames: pd.DataFrame, threshold: float) -> pd.DataFrame:
 def crop_temporal(crops: pd.DataFrame, perceptual=None) -> pd.DataFrame:
     """Per track and crop (from its second on): SSIM and perceptual distance to the track's previous
     crop (``dt`` frames earlier), the original's perceptual distance over the same step, and tLP."""
-    from tqdm.auto import tqdm
+    from vidanon.core.progress import tqdm
 
     orig_d: dict[tuple, float] = {}
     rows = []
@@ -180,7 +180,7 @@ def clip_warping(clip, scene, videos: dict, anonymizers: dict, *, max_pairs: int
     ``warp_error_original`` (the original's own error over the same pixels) and ``valid_fraction``.
     ``method == "original"`` rows hold the original's own error (its delta is 0 by definition).
     """
-    from tqdm.auto import tqdm
+    from vidanon.core.progress import tqdm
 
     n_pairs = clip.n_frames - 1
     if n_pairs < 1:
@@ -197,7 +197,8 @@ def clip_warping(clip, scene, videos: dict, anonymizers: dict, *, max_pairs: int
             fw, bw = optical_flow(o0, o1), optical_flow(o1, o0)
             valid = tm.non_occluded(fw, bw)
             f0 = o0 / 255.0
-            warped = [tm.warp(f / 255.0, fw) for f in frames]  # each version's t+1 warped back once
+            warper = tm.Warper(fw)  # the sampling planned once for every version
+            warped = [warper(f / 255.0) for f in frames]  # each version's t+1 warped back once
             e_orig = tm.warped_error(f0, warped[0], valid)
             for i, name in enumerate(names):
                 region = anonymizers[name].regions(t0, scene, o0.shape) if name in anonymizers else None
