@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label", default=None, help="the true class of the videos, for top-1/top-k accuracy")
     p.add_argument("--view", choices=["val", "test"], default=default("utility.action.view"),
                    help="'val': the config's single-view pipeline (fast); 'test': its multi-view pipeline")
-    p.add_argument("--top_k", "--top-k", type=int, default=default("utility.action.top_k"), help="classes listed per video")
+    p.add_argument("--top-k", type=int, default=default("utility.action.top_k"), help="classes listed per video")
     p.add_argument("--device", default=default("device"), choices=["auto", "cpu", "cuda"], help="where the model runs")
     p.add_argument("-o", "--output", type=Path, default=None, help="CSV to write (one row per video)")
     p.add_argument("--overwrite", action="store_true", help="replace the CSV if it exists")

@@ -3,7 +3,7 @@
 Videos: persons are detected on every frame and linked into tracks (ByteTrack); a track is one
 person within its video. Crops are named as Market-1501, {pid:04d}_c{cam}s{seq}_{frame:06d}_{k:02d}.jpg,
 with pid = the track id, cam = the video's number (1, 2, ... in name order) and seq = its time segment
-(--segment_seconds). Images: every image is detected on its own (no tracks) and crops are named
+(--segment-seconds). Images: every image is detected on its own (no tracks) and crops are named
 <image name>_<k>.jpg. Either way OUT/manifest.csv lists each crop with its source, frame, track and box.
 """
 
@@ -24,7 +24,7 @@ IMAGE_EXT = (".png", ".jpg", ".jpeg", ".bmp")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from vidanon.core.params import default
 
-    p.add_argument("--input_dir", required=True, metavar="FRAMES_OR_VIDEO",
+    p.add_argument("--input-dir", required=True, metavar="FRAMES_OR_VIDEO",
                    help="a video file, a folder of videos, or a folder of frame images")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the crops and manifest.csv")
     p.add_argument("--detector", default=default("detect.person.backend"), choices=["yolov5-onnx", "yolov5-pt", "detectron2"],
@@ -32,15 +32,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", default=None,
                    help="detector weights: registry name (yolov5n.pt, or the static yolov5n.onnx) or a path")
     p.add_argument("--threshold", type=float, default=default("detect.person.threshold"), help="person detection score threshold")
-    p.add_argument("--min_height", type=int, default=default("crops.min_height"), help="pixels; smaller person boxes give no crop")
+    p.add_argument("--min-height", type=int, default=default("crops.min_height"), help="pixels; smaller person boxes give no crop")
     p.add_argument("--pad", type=float, default=default("crops.pad"), help="fraction of the box added on each side")
     p.add_argument("--size", type=int, nargs=2, default=list(default("crops.size")), metavar=("H", "W"),
                    help="crop size in pixels (Market-1501 uses 128 64; re-ID models take 256 128)")
     p.add_argument("--every", type=int, default=default("crops.stride"), metavar="N", help="videos: crop every N-th frame")
-    p.add_argument("--max_per_track", type=int, default=default("crops.max_per_track"),
+    p.add_argument("--max-per-track", type=int, default=default("crops.max_per_track"),
                    help="videos: at most this many crops per track, evenly spaced in time")
-    p.add_argument("--segment_seconds", type=float, default=default("crops.segment_seconds"), help="videos: length of a time segment (seq)")
-    p.add_argument("--max_gap", type=int, default=default("track.max_gap"),
+    p.add_argument("--segment-seconds", type=float, default=default("crops.segment_seconds"), help="videos: length of a time segment (seq)")
+    p.add_argument("--max-gap", type=int, default=default("track.max_gap"),
                    help="videos: frames of a missed track filled by interpolation (its crops too)")
     p.add_argument("--overwrite", action="store_true",
                    help="write into DIR even if it already holds a manifest (same-named files are replaced)")
@@ -133,7 +133,7 @@ def run(args) -> int:
     if (out / "manifest.csv").exists() and not args.overwrite:
         raise VidanonError(f"{out} already holds crops (manifest.csv); pass --overwrite to write into it")
     if args.every < 1 or args.min_height < 1 or min(args.size) < 1:
-        raise VidanonError("need --every >= 1, --min_height >= 1 and a positive --size")
+        raise VidanonError("need --every >= 1, --min-height >= 1 and a positive --size")
     kind, files = _inputs(src)
     weights = args.weights or {"yolov5-onnx": "yolov5n.pt", "yolov5-pt": "yolov5n.pt"}.get(args.detector)
     detector = detect.get_person_detector(DetectorSpec(backend=args.detector, weights=weights,
@@ -150,5 +150,5 @@ def run(args) -> int:
     print(f"{len(manifest)} person crops from {len(files)} {kind}"
           + (f" ({tracks} tracks)" if kind == "videos" else "") + f" written to {out}")
     if manifest.empty:
-        print("warning: no person was found (check --threshold and --min_height)")
+        print("warning: no person was found (check --threshold and --min-height)")
     return 0

@@ -3,8 +3,8 @@
 FRAMES_DIR holds the crops of one person in time order (image files sorted by name, e.g. the output
 of `vidanon crops` or Market-1501 names). Each crop is embedded with a re-ID model (OSNet by default)
 and compared with the first crop and the previous crop (cosine distance, 0 = same direction); with
---original_dir (the same file names, un-anonymized) also with the original crop of the same frame.
-Writes the drift figure (--plot_path, PNG/PDF/SVG by extension) and a CSV of the per-frame distances
+--original-dir (the same file names, un-anonymized) also with the original crop of the same frame.
+Writes the drift figure (--plot-path, PNG/PDF/SVG by extension) and a CSV of the per-frame distances
 beside it, and prints the summary: mean, 95th percentile and identity switches (frame-to-frame jumps
 above --threshold).
 """
@@ -24,13 +24,13 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from vidanon.core.params import default
 
-    p.add_argument("--frames_dir", "--frames-dir", type=Path, required=True,
+    p.add_argument("--frames-dir", type=Path, required=True,
                    help="folder of one person's crops in time order (sorted by file name)")
-    p.add_argument("--plot_path", "--plot-path", type=Path, required=True,
+    p.add_argument("--plot-path", type=Path, required=True,
                    help="drift figure to write (.png, .pdf or .svg); the CSV goes beside it (.csv)")
     p.add_argument("--model", default=default("drift.embedder"),
                    help="embedder (vidanon.models.embed names, e.g. osnet_x0_25_msmt17, osnet_x0_25_market1501)")
-    p.add_argument("--original_dir", "--original-dir", type=Path, default=None,
+    p.add_argument("--original-dir", type=Path, default=None,
                    help="the same crops before anonymization (same file names): adds the distance to the original")
     p.add_argument("--threshold", type=float, default=default("drift.switch_threshold"),
                    help="cosine-distance jump between consecutive crops counted as an identity switch")
@@ -81,7 +81,7 @@ def run(args) -> int:
 
     plot, csv = args.plot_path, args.plot_path.with_suffix(".csv")
     if plot.suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise VidanonError(f"--plot_path {plot}: expected a .png, .pdf or .svg file")
+        raise VidanonError(f"--plot-path {plot}: expected a .png, .pdf or .svg file")
     for out in (plot, csv):
         if out.exists() and not args.overwrite:
             raise VidanonError(f"{out} exists; pass --overwrite to replace it")
@@ -93,7 +93,7 @@ def run(args) -> int:
         originals = [args.original_dir / f.name for f in files]
         missing = [str(o) for o in originals if not o.is_file()]
         if missing:
-            raise DataError(f"--original_dir: {len(missing)} crop(s) have no original of the same name, "
+            raise DataError(f"--original-dir: {len(missing)} crop(s) have no original of the same name, "
                             f"e.g. {missing[0]}")
     model = embed.get(args.model, device=resolve_device(args.device))
     emb = model.embed([read_crop(f) for f in files])

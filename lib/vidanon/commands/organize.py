@@ -1,8 +1,8 @@
 """Arrange Market-1501-named person crops as a Market-1501 data set: OUT/query/ and
 OUT/bounding_box_test/, plus OUT/manifest.csv (split, pid, cam, seq, frame, source and new path).
 
-Crops are found recursively under --input_dir (e.g. the output of `vidanon crops`, or one
-method/mode folder of a run's work/<name>/crops/). For every identity and camera, --query_per_camera
+Crops are found recursively under --input-dir (e.g. the output of `vidanon crops`, or one
+method/mode folder of a run's work/<name>/crops/). For every identity and camera, --query-per-camera
 crops (chosen at random with --seed) go to query/, all others to bounding_box_test/. Identities with
 pid -1 (not in the ground truth: Market-1501's junk label) go to the gallery only. As in Market-1501,
 evaluation must ignore gallery crops of the same pid AND camera as the query.
@@ -21,9 +21,9 @@ HELP = "split Market-1501-named crops into query/ and bounding_box_test/ with a 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--input_dir", required=True, metavar="CROPS", help="folder with Market-1501-named crops")
+    p.add_argument("--input-dir", required=True, metavar="CROPS", help="folder with Market-1501-named crops")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="data set folder (created)")
-    p.add_argument("--query_per_camera", type=int, default=1,
+    p.add_argument("--query-per-camera", type=int, default=1,
                    help="query crops per identity and camera (the rest are gallery)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the query choice")
     p.add_argument("--link", action="store_true", help="hard-link the crops instead of copying them")
@@ -57,7 +57,7 @@ def run(args) -> int:
     if (out / "manifest.csv").exists() and not args.overwrite:
         raise VidanonError(f"{out} already holds a data set (manifest.csv); pass --overwrite to write into it")
     if args.query_per_camera < 1:
-        raise VidanonError("--query_per_camera must be >= 1")
+        raise VidanonError("--query-per-camera must be >= 1")
     files = sorted(p for p in src.rglob("*.jpg") if MARKET_RE.match(p.name) and out not in p.parents)
     if not files:
         raise DataError(f"{src}: no Market-1501-named crops ({{pid:04d}}_c{{cam}}s{{seq}}_{{frame:06d}}_{{k:02d}}.jpg) in it")

@@ -1,7 +1,7 @@
 """Video quality and temporal consistency of an anonymized video against its original
 (evaluation_vid_quality.py).
 
-Frame by frame (every --stride-th frame, at most --max_frames evenly spaced): PSNR and SSIM (Wang's
+Frame by frame (every --stride-th frame, at most --max-frames evenly spaced): PSNR and SSIM (Wang's
 settings, data range 255) and a perceptual distance under its real name (LPIPS(alex) when its
 AlexNet backbone is on the machine or downloadable, else the MobileNetV2-ImageNet feature distance).
 Over consecutive frame pairs: the warping error (Lai et al.) with optical flow of the ORIGINAL video
@@ -31,12 +31,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="per-frame CSV to write; a JSON summary goes beside it (.json)")
     p.add_argument("--perceptual", default=default("quality.perceptual"), choices=["auto", "lpips-alex", "mobilenet-feature", "none"],
                    help="perceptual distance; 'auto' uses LPIPS(alex) when its backbone is available")
-    p.add_argument("--lpips_backbone", "--lpips-backbone", default=None,
+    p.add_argument("--lpips-backbone", default=None,
                    help="path of torchvision's alexnet-owt-7be5be79.pth for LPIPS")
-    p.add_argument("--perceptual_max_side", "--perceptual-max-side", type=int, default=default("quality.perceptual_max_side"),
+    p.add_argument("--perceptual-max-side", type=int, default=default("quality.perceptual_max_side"),
                    help="perceptual distance on frames downscaled to this long side in pixels (0: native size)")
     p.add_argument("--stride", type=int, default=default("quality.frame_stride"), help="use every n-th frame (pairs are (t, t+1) at those t)")
-    p.add_argument("--max_frames", "--max-frames", type=int, default=default("quality.max_frames"),
+    p.add_argument("--max-frames", type=int, default=default("quality.max_frames"),
                    help="at most this many evenly spaced frames (0: no limit)")
     p.add_argument("--overwrite", action="store_true", help="replace the CSV/JSON if they exist")
 
@@ -96,7 +96,7 @@ def run(args) -> int:
     from vidanon.stages.quality import perceptual_label
 
     if args.stride < 1 or args.max_frames < 0:
-        raise VidanonError("--stride must be >= 1 and --max_frames >= 0")
+        raise VidanonError("--stride must be >= 1 and --max-frames >= 0")
     out = args.output
     if out is not None:
         for p in (out, out.with_suffix(".json")):
@@ -105,6 +105,10 @@ def run(args) -> int:
     for p in (args.original, args.anonymized):
         if not p.is_file():
             raise DataError(f"{p}: no such video file")
+    from vidanon.io.video import probe
+
+    for p in (args.original, args.anonymized):  # an unreadable input fails before any model loads
+        probe(p)
     perc = None if args.perceptual == "none" else perceptual.get(args.perceptual, backbone=args.lpips_backbone)
     df = evaluate(args.original, args.anonymized, perceptual=perc, stride=args.stride,
                   max_frames=args.max_frames or None, perceptual_max_side=args.perceptual_max_side or None)

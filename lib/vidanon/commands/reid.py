@@ -20,10 +20,10 @@ HELP = "Rank-k / mAP / mINP of a query folder against a gallery folder (Market-1
 def add_arguments(p) -> None:
     from vidanon.core.params import default
 
-    p.add_argument("query", nargs="?", help="query folder (same as --query_dir)")
-    p.add_argument("gallery", nargs="?", help="gallery folder (same as --gallery_dir)")
-    p.add_argument("--query_dir", help="folder of query crops, e.g. anonymized crops")
-    p.add_argument("--gallery_dir", help="folder of gallery crops, e.g. original crops")
+    p.add_argument("query", nargs="?", help="query folder (same as --query-dir)")
+    p.add_argument("gallery", nargs="?", help="gallery folder (same as --gallery-dir)")
+    p.add_argument("--query-dir", help="folder of query crops, e.g. anonymized crops")
+    p.add_argument("--gallery-dir", help="folder of gallery crops, e.g. original crops")
     p.add_argument("--model", default=default("reid.embedders")[0],
                    help="embedder: osnet_<arch>_<dataset> (torchreid checkpoint from the weights directory), "
                         "mobilenet_v2_imagenet (ImageNet, not re-ID trained), hsv_histogram (hand-crafted)")
@@ -46,7 +46,7 @@ def run(args) -> int:
 
     query, gallery = args.query_dir or args.query, args.gallery_dir or args.gallery
     if not query or not gallery:
-        raise VidanonError("give a query folder and a gallery folder (QUERY GALLERY, or --query_dir/--gallery_dir)")
+        raise VidanonError("give a query folder and a gallery folder (QUERY GALLERY, or --query-dir/--gallery-dir)")
     out = Path(args.out) if args.out else None
     if out is not None:
         if out.suffix.lower() not in (".json", ".csv"):

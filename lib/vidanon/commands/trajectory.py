@@ -33,9 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=default("drift.embedder"), help="embedder (vidanon.models.embed names)")
     p.add_argument("--projection", default=default("drift.trajectory_projection"), choices=["pca", "tsne"],
                    help="pca: fitted on the originals; tsne: all points together (qualitative)")
-    p.add_argument("--max_per_track", "--max-per-track", type=int, default=default("crops.max_per_track"),
+    p.add_argument("--max-per-track", type=int, default=default("crops.max_per_track"),
                    help="evenly spaced crops per track")
-    p.add_argument("--min_height", "--min-height", type=int, default=default("crops.min_height"), help="pixels; smaller persons are skipped")
+    p.add_argument("--min-height", type=int, default=default("crops.min_height"), help="pixels; smaller persons are skipped")
     p.add_argument("--device", default=default("device"), choices=["auto", "cpu", "cuda"], help="where the embedder runs")
     p.add_argument("--seed", type=int, default=default("seed"), help="t-SNE seed")
     p.add_argument("--overwrite", action="store_true", help="replace the outputs if they exist")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vidanon.core.atomic import partial_name
+from vidanon.core.atomic import partial_name, remove_stale_partials
 from vidanon.core.errors import DataError
 
 
@@ -171,6 +171,7 @@ class VideoWriter:
         import av
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(self.path.parent, target=self.path)  # left by a killed earlier write
         self._c = av.open(str(self._tmp), mode="w", format="mp4")
         self._audio = None
         if self.audio_from is not None:  # streams must all exist before the first packet is muxed
