@@ -45,11 +45,12 @@ def test_smoke_pipeline_runs_all_notebooks(smoke_run):
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_smoke_site_opens_offline_in_chromium(smoke_run, tmp_path):
-    from test_site_browser import _site_pages, check_page, chromium_path
+def test_smoke_site_opens_offline_in_chromium(smoke_run, tmp_path, root):
+    from test_site_browser import SITE_BUDGET_MB, _site_pages, check_page, check_site, chromium_path
 
     browser = chromium_path()
     index = smoke_run[0] / "figures" / "smoke" / "index.html"
+    check_site(index, SITE_BUDGET_MB["smoke"], machine_paths=[smoke_run[0], root])
     out = check_page(browser, index, tmp_path / "b0")
     assert "trade-off" in out["dom"].lower()
     pages = [p for p in _site_pages(index) if re.match(r"\d\d_", p.name) and p.parent == index.parent]

@@ -95,6 +95,39 @@ def check_page(chromium: str, page: Path, tmp: Path, expect_plots: bool | None =
     return out
 
 
+#: Size budgets (issue 15): the whole site with its executed notebooks, and any one page.
+SITE_BUDGET_MB = {"smoke": 10, "default": 25}
+PAGE_BUDGET_MB = 3
+_MACHINE_PATH = re.compile(r"(?<![\w.])/(?:home|root|tmp|work|Users|mnt|private|var/folders)/[\w.-]+")
+
+
+def check_site(index: Path, budget_mb: float, machine_paths=()) -> None:
+    """What a supervisor gets: the folder within ``budget_mb`` (executed notebooks included, print/ apart), no page over
+    PAGE_BUDGET_MB, no stderr block in a render, no path of the machine in any page or notebook copy,
+    the index's findings first and its privacy table naming the strongest attack."""
+    folder = index.parent
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    # the site a supervisor is sent: pages, figures, tables, videos, executed notebooks; the print/ folders
+    # (300-dpi PNG/PDF/SVG copies for the thesis, linked from the index) are counted apart
+    sent = [p for p in files if "print" not in p.relative_to(folder).parts]
+    total = sum(p.stat().st_size for p in sent) / 1e6
+    assert total <= budget_mb, f"{folder.name}: site is {total:.1f} MB without print/ (budget {budget_mb} MB)"
+    for p in files:
+        if p.suffix not in (".html", ".ipynb", ".md", ".csv", ".json"):
+            continue
+        text = p.read_text(encoding="utf-8", errors="replace")
+        if p.suffix == ".html":
+            assert p.stat().st_size <= PAGE_BUDGET_MB * 1e6, f"{p.name}: {p.stat().st_size / 1e6:.1f} MB"
+            assert "application/vnd.jupyter.stderr" not in text, f"{p.name}: a stderr block"
+        for mp in machine_paths:
+            assert str(mp) not in text, f"{p.relative_to(folder)}: holds the path {mp}"
+        found = _MACHINE_PATH.findall(text) if p.suffix in (".html", ".ipynb") else []
+        assert not found, f"{p.relative_to(folder)}: absolute paths {found[:3]}"
+    html = index.read_text(encoding="utf-8")
+    assert "<h2>Findings</h2>" in html and "strongest attack" in html
+    assert "Rank-1, strongest attack" in html and "Attack that won" in html
+
+
 def _site_pages(index: Path) -> list[Path]:
     """Every local HTML page index.html links to."""
     hrefs = re.findall(r'href="([^"#:]+\.html)"', index.read_text(encoding="utf-8"))
@@ -107,11 +140,12 @@ def test_synthetic_site_in_chromium(chromium, tmp_path):
 
     from test_report import offline_notebook, synthetic_tables
     from vidanon.core.context import Context
+    from vidanon.io.data import load_params
     from vidanon.report import build_index_html, run_stage, site
 
     (tmp_path / "params").mkdir()
     (tmp_path / "params" / "web.yaml").write_text("name: web\nclips:\n  - {id: female, sample: female}\n")
-    ctx = Context.from_notebook("params/web.yaml", "07_report", root=str(tmp_path))
+    ctx = Context(load_params(tmp_path / "params" / "web.yaml"), tmp_path, "07_report")
     for name, df in synthetic_tables().items():
         ctx.save_metrics(df, name)
     run_stage(ctx)
@@ -146,6 +180,7 @@ def test_real_run_site_in_chromium(chromium, tmp_path, run):
     if not index.is_file():
         pytest.skip(f"figures/{run}/index.html not built (run: python -m vidanon run params/{run}.yaml)")
     check_page(chromium, index, tmp_path / "b0")
+    check_site(index, SITE_BUDGET_MB[run], machine_paths=[ROOT])
     notebooks = [p for p in _site_pages(index) if re.match(r"\d\d_", p.name) and p.parent == index.parent]
     assert notebooks, "the site links no rendered notebook"
     for i, page in enumerate(notebooks):

@@ -54,3 +54,37 @@ def test_unknown_stage(tmp_path):
     ctx = Context(Params(name="t", clips=[ClipSpec(id="f", sample="female")]), tmp_path, "x")
     with pytest.raises(KeyError, match="unknown stage"):
         stages.run_cached(ctx, "nope")
+
+
+def test_notebook_opened_by_hand_loads_cached_tables_and_never_writes_the_site(fake_stages, tmp_path, data_dir,
+                                                                              monkeypatch):
+    """A notebook in JupyterLab (no runner): the tables a run saved load without computing; its figures
+    go to work/<run>/interactive/; a stale stage is an error saying why and how, unless asked to recompute."""
+    params = tmp_path / "t.yaml"
+    params.write_text("name: t\nclips: [{id: f, sample: female}]\n")
+    run_ctx = Context.from_notebook(str(params), "02_b", root=str(tmp_path))
+    monkeypatch.setenv("VIDANON_RUNNER", "1")
+    assert not Context.from_notebook(str(params), "02_b", root=str(tmp_path)).scratch
+    stages.run_cached(Context.from_notebook(str(params), "02_b", root=str(tmp_path)), "fb")  # the runner's run
+    assert fake_stages == {"fa": 1, "fb": 1}
+    monkeypatch.delenv("VIDANON_RUNNER")
+
+    assert run_ctx.scratch and not run_ctx.recompute
+    assert run_ctx.figures == tmp_path / "work" / "t" / "interactive" / "02_b"
+    tables = stages.run_cached(run_ctx, "fb")
+    assert fake_stages == {"fa": 1, "fb": 1} and list(tables) == ["fb_table"]  # loaded, not computed
+
+    params.write_text("name: t\nseed: 3\nclips: [{id: f, sample: female}]\n")  # the params changed
+    stale = Context.from_notebook(str(params), "02_b", root=str(tmp_path))
+    with pytest.raises(stages.StaleStage, match=r"'fa'.*params section seed changed.*--only 02.*recompute = True"):
+        stages.run_cached(stale, "fb")
+    assert fake_stages == {"fa": 1, "fb": 1}
+
+    asked = Context.from_notebook(str(params), "02_b", root=str(tmp_path), recompute=True)
+    stages.run_cached(asked, "fb")
+    assert fake_stages == {"fa": 2, "fb": 2}
+    assert (tmp_path / "work" / "t" / "interactive" / "01_a" / "tables" / "fa_table.csv").is_file()
+    assert not (tmp_path / "figures" / "t" / "01_a" / "tables" / "fa_table.csv").read_text().count(",3")
+    # the runner's context: tables computed by hand are not in figures/<run>/, so it computes them again
+    monkeypatch.setenv("VIDANON_RUNNER", "1")
+    assert not stages.is_fresh(Context.from_notebook(str(params), "02_b", root=str(tmp_path)), "fa")

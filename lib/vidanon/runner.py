@@ -21,13 +21,15 @@ import platform
 import resource
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from vidanon.core import params as params_mod
 from vidanon.core.errors import VidanonError
 from vidanon.io import data
-from vidanon.core.atomic import atomic_path, write_text
+from vidanon.core.atomic import atomic_path, remove_stale_partials, write_text
+from vidanon.core.context import RUNNER_ENV
 
 log = logging.getLogger("vidanon.runner")
 
@@ -75,14 +77,16 @@ def _code_source(nb: Path) -> str:
     return "\n\0".join(c.source for c in nbformat.read(nb, as_version=4).cells if c.cell_type == "code")
 
 
-def _notebook_key(nb: Path, params: params_mod.Params, lib_hash: str, upstream: str) -> str:
-    """What a notebook's outputs depend on: its code, the params, the library and the key of the last
-    stage at or before it (stage keys chain every stage before them)."""
-    h = hashlib.sha256()
-    for part in (_code_source(nb), params.section_hash(), lib_hash, upstream):
-        h.update(part.encode())
-        h.update(b"\0")
-    return h.hexdigest()
+def _notebook_parts(nb: Path, params: params_mod.Params, lib_hash: str, upstream: str) -> dict[str, str]:
+    """What a notebook's outputs depend on, by name: its code cells' source (not its saved outputs),
+    each params section, the library and the key of the last stage at or before it (stage keys chain
+    every stage before them)."""
+    from vidanon import stages
+
+    parts = {"notebook code": hashlib.sha256(_code_source(nb).encode()).hexdigest()[:16]}
+    parts.update({k: v for k, v in stages.key_parts(params).items() if k.startswith("params section")})
+    parts.update({"library": lib_hash, "upstream stage tables": upstream})
+    return parts
 
 
 def _upstream_key(stage: str, keys: dict[str, str]) -> str:
@@ -90,13 +94,6 @@ def _upstream_key(stage: str, keys: dict[str, str]) -> str:
 
     before = [name for name, folder in FOLDER.items() if folder[:2] <= stage[:2]]
     return keys[before[-1]] if before else ""
-
-
-def _render_html(executed: Path, html: Path) -> None:
-    # nbconvert's lab template without its CDN scripts: the shared site opens offline
-    from vidanon.report.site import render_notebook
-
-    render_notebook(executed, html)
 
 
 def _failure_message(nb: Path, err: Exception, kept: Path | None) -> str:
@@ -108,16 +105,25 @@ def _failure_message(nb: Path, err: Exception, kept: Path | None) -> str:
     return f"notebook {nb.name} failed{where}: {ename}: {evalue}{tail}"
 
 
-def run_stage(nb: Path, params_path: Path, out_nb: Path, html: Path) -> None:
-    """Execute one notebook with papermill into ``out_nb`` (atomically) and render ``html``."""
+def run_stage(nb: Path, params_path: Path, out_nb: Path, html: Path, *, log_path: Path | None = None) -> None:
+    """Execute one notebook with papermill into ``out_nb`` (atomically) and render ``html``.
+
+    The parameters cell gets the params file's path relative to the notebook's folder (no path of
+    this machine in the executed copy); stderr outputs and widget state leave the executed copy
+    (:func:`vidanon.report.site.slim_notebook`), the stderr text goes to ``log_path``."""
+    import nbformat
     import papermill as pm
+
+    from vidanon.core.context import ensure_plotlyjs
+    from vidanon.report.site import slim_notebook
 
     failed = out_nb.with_name(out_nb.stem + ".failed.ipynb")
     failed.unlink(missing_ok=True)
+    rel_params = os.path.relpath(params_path, nb.parent)
     with atomic_path(out_nb) as tmp:
         try:
             pm.execute_notebook(
-                str(nb), str(tmp), parameters={"params_path": str(params_path)},
+                str(nb), str(tmp), parameters={"params_path": rel_params},
                 kernel_name=KERNEL, cwd=str(nb.parent), progress_bar=False, log_output=False,
             )
         except Exception as e:
@@ -126,7 +132,37 @@ def run_stage(nb: Path, params_path: Path, out_nb: Path, html: Path) -> None:
                 os.replace(tmp, failed)
                 kept = failed
             raise StageFailed(_failure_message(nb, e, kept)) from None
-    _render_html(out_nb, html)
+        executed = nbformat.read(str(tmp), as_version=4)
+        stderr = slim_notebook(executed)
+        meta = executed.metadata.get("papermill", {})
+        root = nb.parent.parent  # no path of this machine in the copy: paths relative to the project root
+        meta.update({"input_path": os.path.relpath(nb, root), "output_path": os.path.relpath(out_nb, root)})
+        nbformat.write(executed, str(tmp))
+    if log_path is not None:
+        write_text(log_path, stderr)
+    from vidanon.report.site import render_notebook
+
+    render_notebook(out_nb, html, plotlyjs=ensure_plotlyjs(html.parent))
+
+
+@contextmanager
+def native_stderr_to(path: Path):
+    """Point this process's file descriptor 2 (and so its children's: workers, kernels) at ``path``
+    (appended) for the block; yields a text stream on the original stderr, for the run's own log."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 2)
+    os.close(fd)
+    terminal = os.fdopen(os.dup(saved), "w", buffering=1)
+    try:
+        yield terminal
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        terminal.close()
 
 
 def run(params_path: str | Path, *, only: list[str] | None = None, force: bool = False,
@@ -149,24 +185,32 @@ def run(params_path: str | Path, *, only: list[str] | None = None, force: bool =
     figures = params.figures_dir(root)
     stamps = params.work_dir(root) / "stamps"
     lib_hash = _tree_hash(Path(__file__).resolve().parent)
-    wanted = {o.split("_")[0].zfill(2) for o in only} if only else None
+    wanted = _wanted(only, notebooks(root))
     jobs = jobs or max(1, min(4, os.cpu_count() or 1))
-    saved_env = os.environ.get(cache.LIB_HASH_ENV)
-    os.environ[cache.LIB_HASH_ENV] = lib_hash  # the kernels started below agree with this process
+    env = {cache.LIB_HASH_ENV: lib_hash,  # the kernels started below agree with this process
+           RUNNER_ENV: "1"}  # and write figures/<run>/ (a notebook opened by hand writes a scratch folder)
     if not sys.stderr.isatty():  # a log file or CI: no progress bars (the executor logs each clip instead)
-        os.environ.setdefault("TQDM_DISABLE", "1")
+        env["TQDM_DISABLE"] = os.environ.get("TQDM_DISABLE", "1")
+    saved_env = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    for folder in (figures, params.work_dir(root)):
+        gone = remove_stale_partials(folder)
+        if gone:
+            log.info("removed %d unfinished file(s) of an interrupted run under %s", len(gone), folder.name)
     t_run = time.perf_counter()
     try:
         keys = stages.stage_keys(params)
         results, todo = _plan(notebooks(root), params, lib_hash=lib_hash, keys=keys, wanted=wanted, force=force,
                                figures=figures, stamps=stamps)
-        _compute(params, root, [nb.stem for nb, _ in todo], force)
-        results += _execute(todo, params_path, figures=figures, stamps=stamps, jobs=jobs)
+        _compute(params, root, [nb.stem for nb, _, _ in todo], force)
+        results += _execute(todo, params_path, figures=figures, stamps=stamps, jobs=jobs,
+                            logs=params.work_dir(root) / "logs")
     finally:
-        if saved_env is None:
-            os.environ.pop(cache.LIB_HASH_ENV, None)
-        else:
-            os.environ[cache.LIB_HASH_ENV] = saved_env
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     order = {nb.stem: i for i, nb in enumerate(notebooks(root))}
     results.sort(key=lambda r: order[r.stage])
     _write_run_record(params, root, results, time.perf_counter() - t_run)
@@ -178,21 +222,50 @@ def run(params_path: str | Path, *, only: list[str] | None = None, force: bool =
     return results
 
 
+def _wanted(only, nbs) -> set[str] | None:
+    """The stage numbers ``--only`` names; an unknown one is an error that lists the stages."""
+    if not only:
+        return None
+    names = {nb.stem: nb.stem[:2] for nb in nbs}
+    wanted = set()
+    for o in only:
+        num = o.split("_")[0].zfill(2)
+        if num not in names.values() or ("_" in o and o not in names):
+            raise VidanonError(f"--only {o}: no such stage; stages: {', '.join(names)}")
+        wanted.add(num)
+    return wanted
+
+
 def _plan(nbs, params, *, lib_hash, keys, wanted, force, figures, stamps):
-    """(skipped results, [(notebook, key)] to run)."""
+    """(skipped results, [(notebook, key, parts)] to run); logs why each notebook runs."""
+    from vidanon.io import cache
+
     skipped, todo = [], []
     for nb in nbs:
         stage = nb.stem
         if wanted is not None and stage[:2] not in wanted:
             continue
-        key = _notebook_key(nb, params, lib_hash, _upstream_key(stage, keys))
+        parts = _notebook_parts(nb, params, lib_hash, _upstream_key(stage, keys))
+        key = cache.key(*parts.values())
         out_nb, html, stamp = figures / "notebooks" / nb.name, figures / f"{stage}.html", stamps / f"{stage}.json"
-        if not force and stamp.is_file() and out_nb.is_file() and html.is_file():
-            if json.loads(stamp.read_text()).get("key") == key:
-                log.info("%s: inputs unchanged, skipped (use --force to run it)", stage)
-                skipped.append(StageResult(stage, "skipped", 0.0, out_nb, html))
-                continue
-        todo.append((nb, key))
+        old = {}
+        if stamp.is_file():
+            try:
+                old = json.loads(stamp.read_text())
+            except ValueError:
+                old = {}
+        if not force and out_nb.is_file() and html.is_file() and old.get("key") == key:
+            log.info("%s: inputs unchanged, skipped (use --force to run it)", stage)
+            skipped.append(StageResult(stage, "skipped", 0.0, out_nb, html))
+            continue
+        if force:
+            why = "asked to (--force)"
+        elif old.get("key") == key:
+            why = "its executed notebook or render is missing"
+        else:
+            why = cache.what_changed(old.get("parts"), parts)
+        log.info("%s: runs (%s)", stage, why)
+        todo.append((nb, key, parts))
     return skipped, todo
 
 
@@ -217,34 +290,51 @@ def _compute(params, root: Path, notebook_stems: list[str], force: bool) -> None
         executor.close()
 
 
-def _execute(todo, params_path: Path, *, figures: Path, stamps: Path, jobs: int) -> list[StageResult]:
-    """Execute and render the notebooks of ``todo``, ``jobs`` at a time; the first failure is raised
-    once the others have finished."""
-    from concurrent.futures import ThreadPoolExecutor
+def _execute(todo, params_path: Path, *, figures: Path, stamps: Path, jobs: int, logs: Path) -> list[StageResult]:
+    """Execute and render the notebooks of ``todo``, ``jobs`` at a time, each in its own process
+    (papermill changes the working directory of the process it runs in: two notebooks in threads of
+    one process would start their kernels in each other's folders); the first failure is raised once
+    the others have finished. What a notebook printed on stderr goes to ``logs/<stage>.log``."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    def one(item):
-        nb, key = item
-        stage = nb.stem
-        out_nb, html = figures / "notebooks" / nb.name, figures / f"{stage}.html"
-        log.info("%s: running", stage)
-        t0 = time.perf_counter()
-        run_stage(nb, params_path, out_nb, html)
-        dt = time.perf_counter() - t0
-        write_text(stamps / f"{stage}.json", json.dumps({"key": key, "seconds": round(dt, 1), "finished": time.time()}))
-        log.info("%s: done in %.1f s", stage, dt)
-        return StageResult(stage, "ran", dt, out_nb, html)
+    results, failures = {}, {}
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(one, item) for item in todo]
-    results, failures = [], []
-    for f in futures:
-        try:
-            results.append(f.result())
-        except StageFailed as e:
-            failures.append(e)
+    def done(item, outcome):
+        (nb, key, parts), (seconds, error) = item, outcome
+        if error is not None:
+            failures[nb.stem] = StageFailed(error)
+            return
+        write_text(stamps / f"{nb.stem}.json", json.dumps({"key": key, "parts": parts, "seconds": round(seconds, 1),
+                                                           "finished": time.time()}))
+        log.info("%s: notebook done in %.1f s", nb.stem, seconds)
+        results[nb.stem] = StageResult(nb.stem, "ran", seconds, figures / "notebooks" / nb.name,
+                                       figures / f"{nb.stem}.html")
+
+    if jobs == 1 or len(todo) == 1:
+        for nb, key, parts in todo:
+            done((nb, key, parts), _run_one((nb, params_path, figures, logs)))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(_run_one, (nb, params_path, figures, logs)): (nb, key, parts)
+                       for nb, key, parts in todo}
+            for f in as_completed(futures):
+                done(futures[f], f.result())
     if failures:
-        raise failures[0]
-    return results
+        raise next(failures[nb.stem] for nb, _, _ in todo if nb.stem in failures)  # the first in the study's order
+    return [results[nb.stem] for nb, _, _ in todo]
+
+
+def _run_one(item) -> tuple[float, str | None]:
+    """One notebook, in a worker process: (seconds, None) or (seconds, the failure's message)."""
+    nb, params_path, figures, logs = item
+    t0 = time.perf_counter()
+    try:
+        run_stage(nb, params_path, figures / "notebooks" / nb.name, figures / f"{nb.stem}.html",
+                  log_path=logs / f"{nb.stem}.log")
+    except StageFailed as e:
+        return time.perf_counter() - t0, str(e)
+    return time.perf_counter() - t0, None
 
 
 def _check_inputs(params: params_mod.Params) -> None:

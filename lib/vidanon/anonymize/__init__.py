@@ -13,8 +13,11 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+import warnings
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from vidanon.core.errors import VidanonError
 
@@ -126,9 +129,10 @@ def run_clip(clip, scene, method, out_path, *, keep_audio: bool = True, overwrit
     The file appears at ``out_path`` only when complete (vidanon.io.video.VideoWriter); it holds exactly
     the clip's frames at its fps, plus the source's audio when ``keep_audio`` and the clip is the whole
     file. ``frames_dir``: also write each frame as ``{t:06d}.png`` there. Returns ``frames``,
-    ``seconds`` (wall time, prepare pass included) and ``fps`` (frames per second of processing).
+    ``seconds`` (wall time, prepare pass included), ``fps`` (frames per second of processing) and
+    ``frames_changed``; a method that changed no frame warns that it found nothing to anonymize.
     """
-    from tqdm.auto import tqdm
+    from vidanon.core.progress import tqdm
 
     from vidanon.io.video import VideoWriter
 
@@ -146,14 +150,22 @@ def run_clip(clip, scene, method, out_path, *, keep_audio: bool = True, overwrit
     frames = clip.frames()
     if progress:
         frames = tqdm(frames, total=clip.n_frames, desc=f"{getattr(anon, 'name', method)} {clip.id}", leave=False)
+    changed = 0
     with VideoWriter(out_path, fps=clip.fps, audio_from=audio, overwrite=overwrite) as w:
         for t, rgb in frames:
             out = anon.apply(rgb, t, scene)
+            changed += not np.array_equal(out, rgb)
             w.write(out)
             if frames_dir is not None:
                 _write_image(frames_dir / f"{t:06d}.png", out)
     seconds = time.perf_counter() - t0
-    return {"frames": w.frames, "seconds": seconds, "fps": w.frames / seconds if seconds > 0 else float("nan")}
+    name = getattr(anon, "name", str(method))
+    if changed == 0 and name != "original" and w.frames:
+        warnings.warn(f"{name} on clip {clip.id!r}: found nothing to anonymize in {w.frames} frames (no "
+                      f"{'face' if name.startswith(('face-', 'deepprivacy2-face')) else 'person'} in the scene); "
+                      f"the video is written unchanged", stacklevel=2)
+    return {"frames": w.frames, "seconds": seconds, "fps": w.frames / seconds if seconds > 0 else float("nan"),
+            "frames_changed": changed}
 
 
 def _write_image(path: Path, rgb) -> None:

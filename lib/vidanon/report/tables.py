@@ -85,3 +85,23 @@ def export(summary: pd.DataFrame, directory: str | Path, name: str, caption: str
                 raise ValueError(f"unknown table format {fmt!r} (expected one of {FORMATS})")
         written[fmt] = path
     return written
+
+
+def preview(df: pd.DataFrame, *, href: str | None = None, rows: int = 12, index: bool = False):
+    """A long table as its first ``rows`` rows (NaN shown as n/a), with a line linking the full CSV.
+
+    For notebooks: returns an ``IPython.display.HTML``; ``href`` is the CSV's link as seen from the
+    rendered page (``Context.table_href``)."""
+    from IPython.display import HTML
+
+    shown = df.head(rows)
+    html = shown.to_html(index=index, border=0, na_rep="n/a", escape=True)
+    more = []
+    if len(df) > rows:
+        more.append(f"the first {rows} of {len(df)} rows")
+    if href:
+        more.append(f'the full table: <a href="{href}">{Path(href).name}</a>')
+    if shown.isna().any().any():
+        more.append("n/a: not measured for that row (see the stage's notes)")
+    foot = f'<p style="font-size:.85em;color:#555">{"; ".join(more).capitalize()}.</p>' if more else ""
+    return HTML(f'<div style="overflow-x:auto">{html}</div>{foot}')

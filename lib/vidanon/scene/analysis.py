@@ -198,7 +198,7 @@ def analyze(clip, params, cache_dir: Path, gt: dict | None = None) -> Scene:
     come from ``gt`` (``data.load_ground_truth()``), recomputed on every call so that editing the
     ground truth needs no new analysis. A clip without any person gives an empty Scene and a warning.
     """
-    from tqdm.auto import tqdm
+    from vidanon.core.progress import tqdm
 
     from vidanon.core.versions import resolve_device
     from vidanon.io.data import ground_truth_for

@@ -7,7 +7,7 @@ frames. That carry-over is what a per-frame tool such as deface lacks.
 from __future__ import annotations
 
 import numpy as np
-from tqdm.auto import tqdm
+from vidanon.core.progress import tqdm
 
 from vidanon.scene.analysis import FACE_COLUMNS, Scene
 

@@ -45,6 +45,27 @@ def stage_keys(params) -> dict[str, str]:
     return keys
 
 
+def key_parts(params) -> dict[str, str]:
+    """The parts of every stage's key, by what a user would call them (for the reason a stage runs again)."""
+    from vidanon.io import cache
+
+    sections = [k for k in type(params).model_fields if k not in ("source", "description", "executor", "name")]
+    parts = {f"params section {k}": params.section_hash(k) for k in sections}
+    parts.update({"library": cache.library_hash(), "clips or ground truth": inputs_key(params)})
+    return parts
+
+
+def stale_reason(ctx, name: str) -> str:
+    """Why stage ``name``'s saved tables do not match now (see :func:`vidanon.io.cache.what_changed`)."""
+    from vidanon.io import cache
+
+    try:
+        record = json.loads(_record_path(ctx, name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    return cache.what_changed(record.get("parts"), key_parts(ctx.params))
+
+
 def is_fresh(ctx, name: str, keys: dict[str, str] | None = None) -> bool:
     """Whether the stage's saved tables were made from what it depends on now."""
     path = _record_path(ctx, name)
@@ -56,7 +77,17 @@ def is_fresh(ctx, name: str, keys: dict[str, str] | None = None) -> bool:
         return False
     keys = keys or stage_keys(ctx.params)
     tables = record.get("tables", [])
+    if not getattr(ctx, "scratch", False) and record.get("tables_in", _tables_in(ctx)) != _tables_in(ctx):
+        return False  # computed in a notebook (work/<run>/interactive/): the run's figures lack its CSVs
     return record.get("key") == keys[name] and all((ctx.work / "metrics" / f"{t}.parquet").is_file() for t in tables)
+
+
+def _tables_in(ctx) -> str:
+    """Where a context writes its stages' CSV tables, relative to the project root."""
+    try:
+        return ctx.figures.parent.relative_to(ctx.root).as_posix()
+    except ValueError:
+        return ctx.figures.parent.as_posix()
 
 
 def load(ctx, name: str) -> dict:
@@ -65,22 +96,40 @@ def load(ctx, name: str) -> dict:
     return {t: ctx.load_metrics(t) for t in record["tables"]}
 
 
+class StaleStage(RuntimeError):
+    """A notebook asked for a stage's tables that do not match the params, and may not compute them."""
+
+
 def run_cached(ctx, name: str, *, force: bool = False) -> dict:
     """The tables of stage ``name``: loaded when its key is unchanged (and ``force`` is False), else
-    computed with ``vidanon.stages.<name>.run(ctx)``, after the stages before it where those are stale."""
+    computed with ``vidanon.stages.<name>.run(ctx)``, after the stages before it where those are stale.
+
+    A context that may not compute (``ctx.recompute`` False: a notebook opened in JupyterLab without
+    asking to recompute) raises :class:`StaleStage` instead, saying why and how to get the tables."""
     from vidanon.core.atomic import write_text
 
     if name not in ORDER:
         raise KeyError(f"unknown stage {name!r}; stages: {', '.join(ORDER)}")
     keys = stage_keys(ctx.params)
-    for before in ORDER[:ORDER.index(name)]:
-        if not is_fresh(ctx, before, keys):
-            log.info("%s: stale, computing it first (%s needs it)", before, name)
-            _compute(ctx, before, keys[before], write_text)
-    if not force and is_fresh(ctx, name, keys):
-        log.info("%s: tables unchanged, loaded", name)
-        return load(ctx, name)
-    return _compute(ctx, name, keys[name], write_text)
+    todo = [b for b in ORDER[:ORDER.index(name)] if not is_fresh(ctx, b, keys)]
+    if force or not is_fresh(ctx, name, keys):
+        todo.append(name)
+    if todo and not getattr(ctx, "recompute", True):
+        first = todo[0]
+        raise StaleStage(
+            f"stage {first!r} has no tables for these params ({stale_reason(ctx, first)}): run "
+            f"`python -m vidanon run {ctx.params.source or 'params/<name>.yaml'} --only {FOLDER[name][:2]}`, or set "
+            f"recompute = True in the parameters cell (this notebook then computes it, minutes, and writes its "
+            f"figures under work/<run>/interactive/)")
+    tables = None
+    for b in todo:
+        reason = "asked to (force)" if force and b == name else stale_reason(ctx, b)
+        log.info("%s: computing (%s)%s", b, reason, f"; {name} needs it" if b != name else "")
+        tables = _compute(ctx, b, keys[b], write_text)
+    if todo and todo[-1] == name:
+        return tables
+    log.info("%s: tables unchanged, loaded", name)
+    return load(ctx, name)
 
 
 def _compute(ctx, name: str, key: str, write_text) -> dict:
@@ -91,8 +140,9 @@ def _compute(ctx, name: str, key: str, write_text) -> dict:
     t0 = time.perf_counter()
     tables = stage.run(ctx)
     seconds = time.perf_counter() - t0
-    write_text(_record_path(ctx, name), json.dumps({"key": key, "tables": list(tables), "seconds": round(seconds, 1),
-                                                    "finished": time.time()}))
+    write_text(_record_path(ctx, name), json.dumps({"key": key, "parts": key_parts(ctx.params), "tables": list(tables),
+                                                    "seconds": round(seconds, 1), "finished": time.time(),
+                                                    "tables_in": _tables_in(ctx)}))
     log.info("%s: computed in %.1f s", name, seconds)
     return tables
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from vidanon.core.progress import tqdm
 
 from vidanon import anonymize
 from vidanon.anonymize.regions import scale_box
@@ -30,14 +30,14 @@ from vidanon.metrics import leaks as lm
 
 log = logging.getLogger(__name__)
 
-RUN_COLUMNS = ["clip", "method", "key", "frames", "seconds", "fps", "cached", "path"]
+RUN_COLUMNS = ["clip", "method", "key", "frames", "frames_changed", "seconds", "fps", "cached", "path"]
 
 
 # --- the videos ----------------------------------------------------------------------------------
 
 def make_video(ctx, clip, scene, spec) -> dict:
     """One clip x version as an H.264 video, made only when its cache key changed. Returns its row:
-    ``clip, method, key, frames, seconds, fps, cached, path`` (``path`` relative to the project
+    ``clip, method, key, frames, frames_changed, seconds, fps, cached, path`` (``path`` relative to the project
     root; ``seconds``/``fps``: as measured when the video was made)."""
     from vidanon import scene as scene_mod
     from vidanon.io import cache
@@ -202,6 +202,10 @@ def run(ctx, scenes: list | None = None) -> dict[str, pd.DataFrame]:
     scenes = scenes if scenes is not None else analyze_all(ctx)  # cached first, clips in parallel
     done = executor.of(ctx).map(_clip_job, [(ctx, i, specs) for i in range(len(scenes))], label="anonymize")
     runs = pd.DataFrame([r for clip_runs, _ in done for r in clip_runs], columns=RUN_COLUMNS)
+    idle = runs[(runs["frames_changed"] == 0) & (runs["method"] != "original")]
+    for r in idle.itertuples():  # said here, in the run's process: a worker's warning reaches only its log
+        log.warning("%s on clip %r: found nothing to anonymize in %d frames; the video is the original's",
+                    r.method, r.clip, r.frames)
     leak_df = pd.DataFrame([r for _, clip_leaks in done for r in clip_leaks])
     tables = {"anonymize_runs": runs, "anonymize_fps": speed_table(runs).reset_index(), "leaks": leak_df,
               "leaked_frames": leak_table(leak_df).reset_index()}

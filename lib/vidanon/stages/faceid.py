@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from vidanon.core.progress import tqdm
 
 from vidanon.core.versions import ORIGINAL, anonymized_path, camids_for, evenly_spaced, version_names
 from vidanon.metrics.faceid import leakage_row

@@ -58,7 +58,7 @@ def clip_quality(clip, scene, videos: dict[str, Path], anonymizers: dict, *, fac
     .regions}``; ``face_detector``: callable ``rgb -> (N, 5)`` boxes or None. Frames are uint8
     (data range 255); PSNR in dB, SSIM in [-1, 1], perceptual in its own unit (lower = closer).
     """
-    from tqdm.auto import tqdm
+    from vidanon.core.progress import tqdm
 
     methods = [m for m in videos if m != "original"]
     rows = []

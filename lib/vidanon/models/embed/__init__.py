@@ -269,7 +269,7 @@ def embed_files(embedder, paths, batch: int = 256, cache_dir=None) -> np.ndarray
 
 
 def _embed(embedder, paths: list, batch: int) -> np.ndarray:
-    from tqdm.auto import tqdm
+    from vidanon.core.progress import tqdm
 
     from vidanon.io.crops import read_crops
 
