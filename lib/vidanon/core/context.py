@@ -67,9 +67,11 @@ class Context:
     # --- tables ---------------------------------------------------------------------------
     def save_table(self, df, name: str, *, formats=("csv",), index: bool = False, caption: str | None = None):
         """Write a table under figures/<run>/<stage>/tables/ (CSV, and md/tex when asked) and
-        as parquet under work/<run>/metrics/ for later stages. Returns the CSV path."""
+        as parquet under work/<run>/metrics/ for later stages (the CSV/md/tex name files under the project
+        root relative to it; the parquet keeps the paths the stages use). Returns the CSV path."""
         out = self.figures / "tables"
         written = {}
+        parquet_df, df = df, _relative_paths(df, self.root)  # the site's copies name no path of this machine
         for fmt in formats:
             path = out / f"{name}.{fmt}"
             with atomic_path(path) as tmp:
@@ -82,7 +84,7 @@ class Context:
                 else:
                     raise ValueError(f"unknown table format {fmt!r}")
             written[fmt] = path
-        self.save_metrics(df, name)
+        self.save_metrics(parquet_df, name)
         return written.get("csv", next(iter(written.values()), None))
 
     def href(self, path: str | os.PathLike) -> str:
@@ -160,6 +162,21 @@ def ensure_plotlyjs(folder: Path) -> Path:
     source = Path(next(iter(spec.submodule_search_locations))) / "package_data" / PLOTLYJS
     return write_stamped(Path(folder) / PLOTLYJS, f"/* vidanon: plotly.py {metadata.version('plotly')} */\n",
                          lambda: source.read_text(encoding="utf-8"))
+
+
+def _relative_paths(df, root: Path):
+    """``df`` with text cells that start with the project root's path made relative to it."""
+    from pandas.api.types import is_string_dtype as pd_is_string
+
+    prefix = str(Path(root).resolve()) + os.sep
+    text = [c for c in df.columns if df[c].dtype == object or pd_is_string(df[c].dtype)]
+    hits = [c for c in text if df[c].map(lambda v: isinstance(v, str) and v.startswith(prefix)).any()]
+    if not hits:
+        return df
+    out = df.copy()
+    for c in hits:
+        out[c] = out[c].map(lambda v: v[len(prefix):] if isinstance(v, str) and v.startswith(prefix) else v)
+    return out
 
 
 def _has_tabulate() -> bool:
