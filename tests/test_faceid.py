@@ -113,3 +113,15 @@ def test_stage_core_on_video_frames(data_dir):
     ref, grey = table.iloc[0], table.iloc[1]
     assert ref.rank1 == 1.0 and ref.verified == 1.0 and ref.attacker == "reference"
     assert grey.detection_rate == 0.0 and grey.verified < 1.0
+
+
+def test_empty_gallery_gives_nan_not_an_error():
+    """One clip, one person: no gallery face of another segment (bench_memory's short clip crashed here)."""
+    import numpy as np
+
+    from vidanon.metrics.faceid import leakage_row, verified
+
+    assert np.isnan(verified(np.zeros((3, 0)), [1, 2, 3], [], [0, 0, 0], [], threshold=0.6)).all()
+    row = leakage_row(np.ones((3, 128)), np.zeros((0, 128)), [1, 2, 3], np.array([], int), [0, 0, 0],
+                      np.array([], int), threshold=0.6)
+    assert np.isnan(row["rank1"]) and np.isnan(row["verified"]) and "empty" in row["note"]

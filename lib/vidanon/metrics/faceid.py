@@ -44,7 +44,8 @@ def verified(distmat, q_pids, g_pids, q_camids, g_camids, *, threshold: float,
     kept = ~(same & (np.asarray(g_camids)[None, :] == np.asarray(q_camids)[:, None]))
     true = same & kept
     cand = (~same & kept) if impostor else true
-    best = np.where(cand, d, np.inf).min(axis=1)
+    # initial=inf: an empty gallery (G = 0) leaves every query without a match instead of raising
+    best = np.where(cand, d, np.inf).min(axis=1, initial=np.inf)
     return np.where(true.any(axis=1), (best < threshold).astype(float), np.nan)
 
 
