@@ -385,3 +385,21 @@ def test_face_identification_can_be_the_strongest_attack():
     assert s.loc["avatar", "rank1"] == pytest.approx(58.0) and s.loc["avatar", "level"] == "poor"
     assert s.loc["avatar", "attack"] == "dlib face identification / cross-clip"
     assert s.loc["avatar", "rank1_naive"] == pytest.approx(30.0)  # the naive body attacker alone says moderate
+
+
+def test_a_gallery_of_one_identity_is_never_the_strongest_attack():
+    """Chance 100 %: every guess is right, so its Rank-1 of 100 % says nothing (the silhouette's parrot
+    on its own detections in the default run); the strongest real question wins instead."""
+    t = synthetic_tables()
+    reid = t["reid_summary"]
+    row = reid[(reid["method"] == "avatar")].iloc[[0]].copy()
+    row["rank1"] = 1.0
+    row["chance_rank1" if "chance_rank1" in row else "chance"] = 1.0
+    row["protocol"] = "degenerate"
+    t["reid_summary"] = pd.concat([reid, row], ignore_index=True)
+    s, _, _ = summary.summarize(t)
+    assert s.loc["avatar", "rank1"] < 100 and "degenerate" not in s.loc["avatar", "attack"]
+    only = t["reid_summary"]
+    only = only[(only["method"] != "avatar") | (only["protocol"] == "degenerate")]
+    s, _, _ = summary.summarize(dict(t, reid_summary=only, faceid_summary=t["faceid_summary"].iloc[0:0]))
+    assert s.loc["avatar", "rank1"] == 100 and "degenerate" in s.loc["avatar", "attack"]

@@ -143,6 +143,7 @@ def _as_percent(s: pd.Series) -> pd.Series:
     return s * 100.0 if len(finite) and finite.abs().max() <= 1.0 else s
 
 
+NO_QUESTION_CHANCE = 99.999  # percent: chance Rank-1 of a gallery holding one identity only
 PRIMARY_ATTACKERS = ("naive", "reference")  # 03_reid: pretrained attacker; "reference" = original row
 
 
@@ -163,7 +164,9 @@ def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str |
     The headline (``rank1`` with its CI, ``mAP``, ``chance``, ``level``, and ``attack`` naming it) is
     the STRONGEST attack measured for the method: the highest Rank-1 of any re-ID attack 03_reid ran
     (any embedder, protocol, crop mode and attacker, adaptive ones included) and of dlib face
-    identification (``faceid``), since privacy is only as good as the best attacker's failure. Beside
+    identification (``faceid``), since privacy is only as good as the best attacker's failure; a
+    setting whose chance Rank-1 is 100 % (one identity in the gallery: no question asked) never wins
+    unless it is all a method has. Beside
     it: ``rank1_naive``, the pretrained (naive) attacker with ``embedder`` (default: the first in the
     table, i.e. the first of params.reid.embedders), ``protocol`` (default: the first, cross-clip) and
     ``mode`` (default: aligned crops), and ``rank1_adaptive`` in that setting. Returns ``(table indexed
@@ -199,6 +202,11 @@ def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str |
         attacks.append(f)
     keep = ["method", "rank1", "rank1_lo", "rank1_hi", "rank5", "mAP", "chance", "attack"]
     every = pd.concat([a[[c for c in keep if c in a.columns]] for a in attacks], ignore_index=True)
+    if "chance" in every.columns:
+        # a gallery of one identity (chance 100 %) asks no identification question: its Rank-1 of 100 %
+        # is no evidence of a leak, so it never wins unless a method has nothing else
+        asks = every["chance"].isna() | (every["chance"] < NO_QUESTION_CHANCE)
+        every = every[asks | ~every["method"].isin(every.loc[asks, "method"])]
     strongest = _best_per_method(every).set_index("method")
     out = strongest[[c for c in keep[1:] if c in strongest.columns]].join(out, how="outer")
     out["level"] = [privacy_level(v) for v in out["rank1"]]
