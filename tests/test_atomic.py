@@ -59,3 +59,25 @@ def test_sigterm_removes_the_write_in_progress(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 143, proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_partials_of_a_killed_process_not_yet_reaped_are_removed(tmp_path):
+    """A SIGKILLed writer stays a zombie until its parent reaps it; it answers signal 0 but is gone."""
+    import time
+    from pathlib import Path
+
+    import pytest
+
+    if not Path("/proc/self/stat").is_file():
+        pytest.skip("no /proc: zombies cannot be told from live processes here")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    for _ in range(100):  # exited, not waited for: a zombie
+        if Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
+            break
+        time.sleep(0.05)
+    stale = tmp_path / f".out.partial-{child.pid}-abc.mp4"
+    stale.write_bytes(b"x")
+    try:
+        assert atomic.remove_stale_partials(tmp_path) == [stale]
+    finally:
+        child.wait()

@@ -92,3 +92,31 @@ def test_trajectory_command(ctx, tmp_path):
     assert main(args) == 0
     assert out.is_file() and out.with_suffix(".png").is_file() and out.with_suffix(".csv").is_file()
     assert main(args) == 2  # refuses to overwrite
+
+
+def test_crop_temporal_in_batches_equals_one_batch(tmp_path, monkeypatch):
+    """Crop pairs are read and scored a batch at a time (memory flat in track length): the rows are
+    those of one batch over the whole track, sizes resized to the track's first crop as before."""
+    import numpy as np
+    import pandas as pd
+
+    from vidanon.io.crops import write_crop
+    from vidanon.stages import drift
+
+    class Perceptual:  # a stand-in for the perceptual model (this test is about batching, not the metric)
+        def distance(self, a, b):
+            return np.abs(a.astype(float) - b.astype(float)).mean(axis=(1, 2, 3))
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for method in ("original", "face-blur"):
+        for t in range(11):
+            p = tmp_path / method / f"{t}.jpg"
+            write_crop(p, rng.integers(0, 255, (40 + (t == 3), 20, 3), dtype=np.uint8))
+            rows.append({"clip": "c", "method": method, "track_id": 1, "frame": 2 * t, "path": str(p)})
+    crops = pd.DataFrame(rows)
+    whole = drift.crop_temporal(crops, Perceptual())
+    monkeypatch.setattr(drift, "PAIRS_PER_BATCH", 3)
+    batched = drift.crop_temporal(crops, Perceptual())
+    assert len(whole) == 20
+    pd.testing.assert_frame_equal(whole, batched)

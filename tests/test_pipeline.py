@@ -100,3 +100,52 @@ def test_ray_executor_gives_the_tables_of_local_workers(smoke_run, tmp_path, roo
         diffs = cmp.compare_frames(pd.read_csv(local / rel), pd.read_csv(ray_root / "figures" / "smoke" / rel),
                                    1e-9, [cmp.TIMING])
         assert not diffs, f"{rel}: {diffs}"
+
+
+@pytest.mark.slow
+def test_killed_runs_resume_to_the_tables_of_an_uninterrupted_run(smoke_run, tmp_path, root):
+    """SIGKILL the smoke study twice (inside a stage's per-clip work, then while notebooks execute), run
+    it once more to the end: no partial file survives and the tables equal the uninterrupted run's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    project = tmp_path / "project"
+    for sub in ("notebooks", "params"):
+        shutil.copytree(smoke_run[0] / sub, project / sub, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    cmd = [sys.executable, "-m", "vidanon", "run", "params/smoke.yaml"]
+
+    def run_until(pattern: str | None) -> str:
+        proc = subprocess.Popen(cmd, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if pattern and re.search(pattern, line):
+                os.killpg(proc.pid, signal.SIGKILL)  # the runner, its workers and kernels at once
+                break
+        proc.wait()
+        return "".join(seen)
+
+    first = run_until(r"anonymize: 1/\d+ done")
+    assert "anonymize: 1/" in first, first
+    second = run_until(r"\d\d_\w+: notebook done")
+    assert "notebook done" in second, second
+    last = run_until(None)
+    assert "stage(s) ran" in last, last
+
+    leftovers = [p for p in project.rglob("*") if ".partial" in p.name]
+    assert not leftovers, leftovers
+    cmp = _compare_module(root)
+    done = smoke_run[0] / "figures" / "smoke"
+    tables = sorted(p.relative_to(done) for p in done.glob("0[1-7]_*/tables/*.csv"))
+    assert len(tables) > 20
+    for rel in tables:
+        if rel.stem in cmp.TIMING_TABLES:
+            continue
+        diffs = cmp.compare_frames(pd.read_csv(done / rel), pd.read_csv(project / "figures" / "smoke" / rel),
+                                   1e-9, [cmp.TIMING])
+        assert not diffs, f"{rel}: {diffs}"

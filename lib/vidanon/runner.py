@@ -193,10 +193,7 @@ def run(params_path: str | Path, *, only: list[str] | None = None, force: bool =
         env["TQDM_DISABLE"] = os.environ.get("TQDM_DISABLE", "1")
     saved_env = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    for folder in (figures, params.work_dir(root)):
-        gone = remove_stale_partials(folder)
-        if gone:
-            log.info("removed %d unfinished file(s) of an interrupted run under %s", len(gone), folder.name)
+    _remove_partials(figures, params.work_dir(root))
     t_run = time.perf_counter()
     try:
         keys = stages.stage_keys(params)
@@ -213,6 +210,7 @@ def run(params_path: str | Path, *, only: list[str] | None = None, force: bool =
                 os.environ[k] = v
     order = {nb.stem: i for i, nb in enumerate(notebooks(root))}
     results.sort(key=lambda r: order[r.stage])
+    _remove_partials(figures, params.work_dir(root))  # again: a killed run's processes may die late
     _write_run_record(params, root, results, time.perf_counter() - t_run)
     if figures.is_dir():  # the shared site, now that every render exists
         from vidanon.core.context import Context
@@ -220,6 +218,13 @@ def run(params_path: str | Path, *, only: list[str] | None = None, force: bool =
 
         build_index_html(Context(params, root, "07_report"))
     return results
+
+
+def _remove_partials(*folders: Path) -> None:
+    for folder in folders:
+        gone = remove_stale_partials(folder)
+        if gone:
+            log.info("removed %d unfinished file(s) of an interrupted run under %s", len(gone), folder.name)
 
 
 def _wanted(only, nbs) -> set[str] | None:

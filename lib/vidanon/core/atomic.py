@@ -69,7 +69,11 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:  # someone else's live process
         return True
-    return True
+    try:  # a killed process not yet reaped (a zombie) still answers signal 0 but writes nothing more
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): trust the signal
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def remove_stale_partials(folder: str | os.PathLike, target: str | os.PathLike | None = None) -> list[Path]:

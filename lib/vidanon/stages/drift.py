@@ -132,6 +132,9 @@ def summarize_drift(frames: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+PAIRS_PER_BATCH = 64  # crop pairs read and scored at once
+
+
 def crop_temporal(crops: pd.DataFrame, perceptual=None) -> pd.DataFrame:
     """Per track and crop (from its second on): SSIM and perceptual distance to the track's previous
     crop (``dt`` frames earlier), the original's perceptual distance over the same step, and tLP."""
@@ -146,20 +149,24 @@ def crop_temporal(crops: pd.DataFrame, perceptual=None) -> pd.DataFrame:
         g = g.sort_values("frame")
         if len(g) < 2:
             continue
-        imgs = [read_crop(p) for p in g["path"]]
-        imgs = [i if i.shape == imgs[0].shape else _resize(i, imgs[0].shape) for i in imgs]
-        a, b = np.stack(imgs[:-1]), np.stack(imgs[1:])
-        perc = perceptual.distance(a, b) if perceptual is not None else np.full(len(a), np.nan)
-        frames = g["frame"].to_numpy()
-        for i in range(len(a)):
-            key = (clip, tid, int(frames[i]), int(frames[i + 1]))
-            if method == "original":
-                orig_d[key] = float(perc[i])
-            d0 = orig_d.get(key, float("nan"))
-            rows.append({"clip": clip, "method": method, "track_id": int(tid), "frame": int(frames[i + 1]),
-                         "dt": int(frames[i + 1] - frames[i]), "ssim_prev": qm.ssim(a[i], b[i], 255.0),
-                         "perceptual_prev": float(perc[i]), "perceptual_prev_original": d0,
-                         "tlp": float(tm.tlp([d0], [perc[i]])[0])})
+        paths, frames = g["path"].tolist(), g["frame"].to_numpy()
+        shape = None  # every crop at the size of the track's first one
+        for start in range(0, len(paths) - 1, PAIRS_PER_BATCH):  # a batch at a time: memory flat in length
+            imgs = [read_crop(p) for p in paths[start:start + PAIRS_PER_BATCH + 1]]
+            shape = shape or imgs[0].shape
+            imgs = [i if i.shape == shape else _resize(i, shape) for i in imgs]
+            a, b = np.stack(imgs[:-1]), np.stack(imgs[1:])
+            perc = perceptual.distance(a, b) if perceptual is not None else np.full(len(a), np.nan)
+            for k in range(len(a)):
+                i = start + k
+                key = (clip, tid, int(frames[i]), int(frames[i + 1]))
+                if method == "original":
+                    orig_d[key] = float(perc[k])
+                d0 = orig_d.get(key, float("nan"))
+                rows.append({"clip": clip, "method": method, "track_id": int(tid), "frame": int(frames[i + 1]),
+                             "dt": int(frames[i + 1] - frames[i]), "ssim_prev": qm.ssim(a[k], b[k], 255.0),
+                             "perceptual_prev": float(perc[k]), "perceptual_prev_original": d0,
+                             "tlp": float(tm.tlp([d0], [perc[k]])[0])})
     cols = ["clip", "method", "track_id", "frame", "dt", "ssim_prev", "perceptual_prev",
             "perceptual_prev_original", "tlp"]
     return pd.DataFrame(rows, columns=cols)
