@@ -68,12 +68,26 @@ def _compare_module(root):
     return mod
 
 
+def _assert_same_tables(root, done, other, stages: str):
+    """Every table of the stages matching ``stages`` (a glob such as "0[1-6]") under ``done`` equals
+    the one under ``other`` to 1e-9, timing columns and tables aside."""
+    import pandas as pd
+
+    cmp = _compare_module(root)
+    tables = sorted(p.relative_to(done) for p in done.glob(f"{stages}_*/tables/*.csv"))
+    assert len(tables) > 20
+    for rel in tables:
+        if rel.stem in cmp.TIMING_TABLES:
+            continue
+        diffs = cmp.compare_frames(pd.read_csv(done / rel), pd.read_csv(other / rel), 1e-9, [cmp.TIMING])
+        assert not diffs, f"{rel}: {diffs}"
+
+
 @pytest.mark.slow
 def test_ray_executor_gives_the_tables_of_local_workers(smoke_run, tmp_path, root):
     """Every stage of the smoke study computed again as tasks on a local Ray instance: the tables
     equal those of the run above (local worker processes), timing columns aside."""
     pytest.importorskip("ray")
-    import pandas as pd
 
     from vidanon import stages
     from vidanon.core import executor
@@ -90,16 +104,7 @@ def test_ray_executor_gives_the_tables_of_local_workers(smoke_run, tmp_path, roo
             stages.run_cached(Context(params, ray_root, stages.FOLDER[name], executor=ex), name)
     finally:
         ex.close()
-    cmp = _compare_module(root)
-    local = smoke_run[0] / "figures" / "smoke"
-    tables = sorted(p.relative_to(local) for p in local.glob("0[1-6]_*/tables/*.csv"))
-    assert len(tables) > 20
-    for rel in tables:
-        if rel.stem in cmp.TIMING_TABLES:
-            continue
-        diffs = cmp.compare_frames(pd.read_csv(local / rel), pd.read_csv(ray_root / "figures" / "smoke" / rel),
-                                   1e-9, [cmp.TIMING])
-        assert not diffs, f"{rel}: {diffs}"
+    _assert_same_tables(root, smoke_run[0] / "figures" / "smoke", ray_root / "figures" / "smoke", "0[1-6]")
 
 
 @pytest.mark.slow
@@ -111,7 +116,6 @@ def test_killed_runs_resume_to_the_tables_of_an_uninterrupted_run(smoke_run, tmp
     import subprocess
     import sys
 
-    import pandas as pd
 
     project = tmp_path / "project"
     for sub in ("notebooks", "params"):
@@ -139,13 +143,4 @@ def test_killed_runs_resume_to_the_tables_of_an_uninterrupted_run(smoke_run, tmp
 
     leftovers = [p for p in project.rglob("*") if ".partial" in p.name]
     assert not leftovers, leftovers
-    cmp = _compare_module(root)
-    done = smoke_run[0] / "figures" / "smoke"
-    tables = sorted(p.relative_to(done) for p in done.glob("0[1-7]_*/tables/*.csv"))
-    assert len(tables) > 20
-    for rel in tables:
-        if rel.stem in cmp.TIMING_TABLES:
-            continue
-        diffs = cmp.compare_frames(pd.read_csv(done / rel), pd.read_csv(project / "figures" / "smoke" / rel),
-                                   1e-9, [cmp.TIMING])
-        assert not diffs, f"{rel}: {diffs}"
+    _assert_same_tables(root, smoke_run[0] / "figures" / "smoke", project / "figures" / "smoke", "0[1-7]")

@@ -135,15 +135,11 @@ def _quiet():
         yield
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of boxes (N, 4) x (M, 4), (x1, y1, x2, y2)."""
-    a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
-    w = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    h = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = w * h
-    area = lambda x: np.clip(x[:, 2] - x[:, 0], 0, None) * np.clip(x[:, 3] - x[:, 1], 0, None)  # noqa: E731
-    union = area(a)[:, None] + area(b)[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+def _iou(a, b) -> np.ndarray:
+    """IoU of boxes (N, 4) x (M, 4), (x1, y1, x2, y2): the scene's own (``scene.faces.iou``)."""
+    from vidanon.scene.faces import iou
+
+    return iou(np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4))
 
 
 def _assign(iou: np.ndarray, threshold: float) -> list[int]:
