@@ -68,9 +68,9 @@ def _compare_module(root):
     return mod
 
 
-def _assert_same_tables(root, done, other, stages: str):
+def _assert_same_tables(root, done, other, stages: str, tol: float = 1e-9):
     """Every table of the stages matching ``stages`` (a glob such as "0[1-6]") under ``done`` equals
-    the one under ``other`` to 1e-9, timing columns and tables aside."""
+    the one under ``other`` to ``tol``, timing columns and tables aside."""
     import pandas as pd
 
     cmp = _compare_module(root)
@@ -79,7 +79,7 @@ def _assert_same_tables(root, done, other, stages: str):
     for rel in tables:
         if rel.stem in cmp.TIMING_TABLES:
             continue
-        diffs = cmp.compare_frames(pd.read_csv(done / rel), pd.read_csv(other / rel), 1e-9, [cmp.TIMING])
+        diffs = cmp.compare_frames(pd.read_csv(done / rel), pd.read_csv(other / rel), tol, [cmp.TIMING])
         assert not diffs, f"{rel}: {diffs}"
 
 
@@ -143,4 +143,7 @@ def test_killed_runs_resume_to_the_tables_of_an_uninterrupted_run(smoke_run, tmp
 
     leftovers = [p for p in project.rglob("*") if ".partial" in p.name]
     assert not leftovers, leftovers
-    _assert_same_tables(root, smoke_run[0] / "figures" / "smoke", project / "figures" / "smoke", "0[1-7]")
+    # 1e-6, not 1e-9: crops embedded before a kill and after it fall into other ONNX Runtime batches,
+    # whose float32 results differ in the 7th digit (seen: re-ID distances by 1.2e-7)
+    _assert_same_tables(root, smoke_run[0] / "figures" / "smoke", project / "figures" / "smoke", "0[1-7]",
+                        tol=1e-6)
