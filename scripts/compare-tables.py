@@ -3,7 +3,7 @@
 
     python scripts/compare-tables.py OLD NEW [--tol 1e-9] [--ignore REGEX ...]
 
-OLD and NEW are folders such as figures/smoke (every */tables/*.csv below them is compared).
+OLD and NEW are folders such as figures/smoke (every */tables/*.csv and *.csv.gz below them is compared).
 Numbers must agree to ``--tol`` (absolute, or relative to the larger magnitude, whichever is
 looser); text must be equal. Columns that measure time (seconds, fps, the ``cached`` flag) and the
 per-clip speed table are left out by default: they differ between any two runs. Paths are compared
@@ -31,7 +31,8 @@ TIMING_TABLES = ("anonymize_fps",)  # a table of frames per second only
 
 
 def _tables(folder: Path) -> dict[str, Path]:
-    return {str(p.relative_to(folder)): p for p in sorted(folder.glob("**/tables/*.csv"))}
+    # a long table is .csv.gz (since save_table gzips them): the same table as an older run's .csv
+    return {str(p.relative_to(folder)).removesuffix(".gz"): p for p in sorted(folder.glob("**/tables/*.csv*"))}
 
 
 def _unroot(value: str) -> str:
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"MISSING {name}: only in {'OLD' if name in old else 'NEW'}")
             n_bad += 1
             continue
-        if Path(name).stem in TIMING_TABLES:
+        if Path(name).name.split(".")[0] in TIMING_TABLES:
             print(f"skip    {name} (timings only)")
             continue
         diffs = compare_frames(pd.read_csv(old[name]), pd.read_csv(new[name]), args.tol, args.ignore)

@@ -74,10 +74,10 @@ def _assert_same_tables(root, done, other, stages: str, tol: float = 1e-9):
     import pandas as pd
 
     cmp = _compare_module(root)
-    tables = sorted(p.relative_to(done) for p in done.glob(f"{stages}_*/tables/*.csv"))
+    tables = sorted(p.relative_to(done) for p in done.glob(f"{stages}_*/tables/*.csv*"))
     assert len(tables) > 20
     for rel in tables:
-        if rel.stem in cmp.TIMING_TABLES:
+        if rel.name.split(".")[0] in cmp.TIMING_TABLES:
             continue
         diffs = cmp.compare_frames(pd.read_csv(done / rel), pd.read_csv(other / rel), tol, [cmp.TIMING])
         assert not diffs, f"{rel}: {diffs}"

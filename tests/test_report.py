@@ -315,6 +315,22 @@ def test_site_lists_notebooks_and_refreshes(ctx):
     assert "<h2>Notebooks</h2>" in html
 
 
+def test_long_tables_are_gzipped_and_listed(ctx):
+    from vidanon.core.context import GZIP_ROWS
+    from vidanon.report import build_index_html
+
+    long = pd.DataFrame({"frame": range(GZIP_ROWS + 1), "ssim": 0.5})
+    path = ctx.save_table(long, "per_frame")
+    assert path.name == "per_frame.csv.gz" and not (path.parent / "per_frame.csv").exists()
+    assert pd.read_csv(path).equals(long) and ctx.table_href("per_frame").endswith("tables/per_frame.csv.gz")
+    first = path.read_bytes()
+    assert ctx.save_table(long, "per_frame").read_bytes() == first  # same table, same bytes (mtime 0)
+    assert ctx.save_table(long.head(3), "per_frame").name == "per_frame.csv" and not path.exists()
+    ctx.save_table(long, "per_frame")
+    html = build_index_html(ctx).read_text()
+    assert '<li>per_frame: <a href="07_report/tables/per_frame.csv.gz">CSV (gzip)</a>' in html
+
+
 def test_site_requires_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such folder"):
         site.build_site(tmp_path / "missing")
@@ -350,6 +366,27 @@ def test_render_notebook_offline(tmp_path):
     assert "fig.show()" not in html  # code cells are hidden in the render
     assert site.external_urls(html) == []
     assert "cdnjs" not in html and "MathJax.js" not in html
+
+
+def test_link_saved_figures_keeps_each_figure_once(tmp_path):
+    import base64
+
+    import nbformat
+
+    png = base64.b64encode(b"\x89PNG fake").decode()
+    saved = nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Image>"},
+                                   metadata={"vidanon": {"href": "03_reid/rank1.png", "alt": "rank1 <all>"}})
+    other = nbformat.v4.new_output("display_data", data={"image/png": png})  # not saved as a file: kept
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[saved, other])])
+    assert site.link_saved_figures(nb, "..") == 1
+    out = nb.cells[0].outputs
+    assert out[0]["data"]["text/html"] == '<img src="../03_reid/rank1.png" alt="rank1 &lt;all&gt;" style="max-width:100%">'
+    assert "image/png" not in out[0]["data"] and out[1]["data"]["image/png"] == png
+    assert site.link_saved_figures(nb, "..") == 0  # idempotent
+    # the HTML render beside the run's folder links the file itself (not ../)
+    nbformat.write(nb, tmp_path / "03_reid.ipynb")
+    html = site.render_notebook(tmp_path / "03_reid.ipynb", tmp_path / "03_reid.html").read_text()
+    assert 'src="03_reid/rank1.png"' in html and "../03_reid" not in html
 
 
 def test_versions_and_commit():

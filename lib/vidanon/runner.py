@@ -115,7 +115,7 @@ def run_stage(nb: Path, params_path: Path, out_nb: Path, html: Path, *, log_path
     import papermill as pm
 
     from vidanon.core.context import ensure_plotlyjs
-    from vidanon.report.site import slim_notebook
+    from vidanon.report.site import link_saved_figures, slim_notebook
 
     failed = out_nb.with_name(out_nb.stem + ".failed.ipynb")
     failed.unlink(missing_ok=True)
@@ -134,6 +134,7 @@ def run_stage(nb: Path, params_path: Path, out_nb: Path, html: Path, *, log_path
             raise StageFailed(_failure_message(nb, e, kept)) from None
         executed = nbformat.read(str(tmp), as_version=4)
         stderr = slim_notebook(executed)
+        link_saved_figures(executed, os.path.relpath(html.parent, out_nb.parent))  # saved PNGs: linked, not embedded
         meta = executed.metadata.get("papermill", {})
         root = nb.parent.parent  # no path of this machine in the copy: paths relative to the project root
         meta.update({"input_path": os.path.relpath(nb, root), "output_path": os.path.relpath(out_nb, root)})

@@ -26,7 +26,8 @@ KEY_PACKAGES = ["vidanon", "numpy", "pandas", "torch", "torchvision", "torchreid
                 "scikit-image", "opencv-python-headless", "av", "plotly", "kaleido", "matplotlib", "papermill",
                 "nbconvert"]
 STATIC = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".gif")
-TABLE = (".csv", ".md", ".tex", ".parquet", ".json")
+TABLE = (".csv", ".md", ".tex", ".parquet", ".json", ".gz")
+_LABELS = {".html": "interactive", ".gz": "CSV (gzip)"}
 VIDEO = (".mp4", ".webm")
 _NOTEBOOK = re.compile(r"^\d\d_[A-Za-z0-9_-]+$")
 _EXTERNAL = re.compile(r"""<(?:script|link|img|iframe|source|video)\b[^>]*?\b(?:src|href)\s*=\s*["']"""
@@ -113,6 +114,26 @@ def slim_notebook(nb) -> str:
             kept.append(out)
         cell.outputs = kept
     return "".join(stderr)
+
+
+def link_saved_figures(nb, base: str) -> int:
+    """Replace, in place, the embedded images of figures the run also saved as files
+    (:func:`vidanon.figures.style.save_and_show` tags them with ``metadata.vidanon.href``, relative to
+    the run's folder) by a link to that file: ``base`` is the run's folder relative to the notebook's
+    (e.g. ``".."`` for figures/<run>/notebooks/). JupyterLab resolves the link beside the notebook, so
+    the executed copy shows the same figures without holding each one twice. Returns how many."""
+    n = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else ():
+            ref = out.get("metadata", {}).get("vidanon", {})
+            if not ref.get("href") or not any(k.startswith("image/") for k in out.get("data", {})):
+                continue  # already linked, or not a saved figure
+            src = html_escape(f"{base.rstrip('/')}/{ref['href']}" if base not in ("", ".") else ref["href"])
+            alt = html_escape(ref.get("alt", ""))
+            out["data"] = {"text/html": f'<img src="{src}" alt="{alt}" style="max-width:100%">',
+                           "text/plain": f"[figure: {ref['href']}]"}
+            n += 1
+    return n
 
 
 # Classes of nbconvert's lab HTML (cells, outputs, rendered mime types); JupyterLab's CSS also styles its
@@ -226,7 +247,8 @@ def _files(stage_dir: Path, root: Path):
     for p in sorted(stage_dir.rglob("*")):
         if not p.is_file() or p.name.startswith(".") or ".partial" in p.name or "print" in p.relative_to(stage_dir).parts:
             continue  # print/: the thesis copies, linked from their figure below
-        by_stem.setdefault((str(p.parent.relative_to(stage_dir)), p.stem), []).append(p)
+        stem = p.name[:-len(".csv.gz")] if p.name.endswith(".csv.gz") else p.stem  # save_table's long tables
+        by_stem.setdefault((str(p.parent.relative_to(stage_dir)), stem), []).append(p)
     figures, tables, other = [], [], []
     for (_, stem), paths in by_stem.items():
         exts = {p.suffix.lower(): p for p in paths}
@@ -234,8 +256,8 @@ def _files(stage_dir: Path, root: Path):
             figures.append({"name": stem, "thumb": None, "video": paths[0].relative_to(root).as_posix(),
                             "alternates": [{"href": paths[0].relative_to(root).as_posix(), "label": "MP4"}]})
             continue
-        alts = [{"href": p.relative_to(root).as_posix(), "label": p.suffix.lstrip(".").upper()
-                 if p.suffix != ".html" else "interactive"} for p in paths]
+        alts = [{"href": p.relative_to(root).as_posix(), "label": _LABELS.get(p.suffix, p.suffix.lstrip(".").upper())}
+                for p in paths]
         if any(e in TABLE for e in exts) and not any(e in STATIC for e in exts):
             tables.append({"name": stem, "alternates": alts})
         elif any(e in STATIC or e == ".html" for e in exts):
