@@ -57,6 +57,35 @@ def test_flicker_raises_warping_error(videos, tmp_path):
     assert s["psnr"] < 25
 
 
+def test_working_size_compares_scaled_copies(videos, tmp_path):
+    """--max-side: a frame longer than the working size is compared on a copy scaled down to it (the same
+    numbers as evaluating videos scaled beforehand), and the summary says at what size."""
+    import pandas as pd
+
+    from vidanon.commands.quality import evaluate
+    from vidanon.io.video import read_frames
+    from vidanon.io.video import downscale
+
+    orig, flicker, _ = videos
+    small = {k: _write(tmp_path / f"{k}.mp4", [downscale(f, 32) for _, f in read_frames(v)])
+             for k, v in (("o", orig), ("f", flicker))}
+    at32 = evaluate(orig, flicker, max_side=32)
+    native = evaluate(orig, flicker)
+    assert len(at32) == len(native) == 6 and not np.allclose(at32["ssim"], native["ssim"])
+    # the scaled-beforehand videos went through the codec once more: close, not equal
+    pre = evaluate(small["o"], small["f"])
+    assert np.allclose(at32["warp_error"].dropna(), pre["warp_error"].dropna(), atol=5e-3)
+    out = tmp_path / "q.csv"
+    assert main(["quality", "--original", str(orig), "--anonymized", str(flicker), "-o", str(out),
+                 "--perceptual", "none", "--max-side", "32"]) == 0
+    s = json.loads(out.with_suffix(".json").read_text())
+    assert s["compared_at"] == "long side <= 32 px"
+    assert pd.read_csv(out)["ssim"].tolist() == pytest.approx(at32["ssim"].tolist())
+    assert main(["quality", "--original", str(orig), "--anonymized", str(flicker), "-o", str(out),
+                 "--perceptual", "none", "--overwrite"]) == 0  # 64 px wide: fits the default working size
+    assert json.loads(out.with_suffix(".json").read_text())["compared_at"] == "native frame size"
+
+
 def test_refuses_overwrite_and_mismatched_videos(videos, tmp_path, capsys):
     orig, _, short = videos
     out = tmp_path / "q.csv"

@@ -66,3 +66,19 @@ def test_an_integer_mask_is_a_bool_mask():
     m[4:9, 2:12] = True
     assert q.mse(a, b, m.astype(int)) == q.mse(a, b, m)
     assert q.psnr(a, b, 255.0, m.astype(np.uint8)) == q.psnr(a, b, 255.0, m)
+
+
+def test_working_size_helpers():
+    from vidanon.io.video import downscale, downscale_mask
+    from vidanon.metrics.quality import working_size_label
+
+    frame = np.zeros((2160, 3840, 3), np.uint8)
+    assert downscale(frame, 1280).shape == (720, 1280, 3) and downscale(frame, None) is frame
+    small = np.zeros((360, 640, 3), np.uint8)
+    assert downscale(small, 1280) is small  # footage that fits is compared as it is
+    mask = np.zeros((2160, 3840), bool)
+    mask[:1080, :1920] = True  # a quarter of the frame
+    m = downscale_mask(mask, 1280)
+    assert m.shape == (720, 1280) and m.dtype == bool and m.mean() == pytest.approx(0.25)
+    assert downscale_mask(None, 1280) is None and downscale_mask(mask[:10, :10], 1280).shape == (10, 10)
+    assert working_size_label(1280) == "long side <= 1280 px" and working_size_label(None) == "native frame size"

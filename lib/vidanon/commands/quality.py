@@ -35,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="path of torchvision's alexnet-owt-7be5be79.pth for LPIPS")
     p.add_argument("--perceptual-max-side", type=int, default=default("quality.perceptual_max_side"),
                    help="perceptual distance on frames downscaled to this long side in pixels (0: native size)")
+    p.add_argument("--max-side", type=int, default=default("quality.max_side"),
+                   help="working size: frames with a longer side are compared (PSNR, SSIM, flow and warping error) "
+                        "on copies scaled down to it, in pixels (0: native size)")
     p.add_argument("--stride", type=int, default=default("quality.frame_stride"), help="use every n-th frame (pairs are (t, t+1) at those t)")
     p.add_argument("--max-frames", type=int, default=default("quality.max_frames"),
                    help="at most this many evenly spaced frames (0: no limit)")
@@ -42,8 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def evaluate(original: Path, anonymized: Path, *, perceptual=None, stride: int = 1, max_frames: int | None = None,
-             perceptual_max_side: int | None = None):
-    """Per-frame rows (PSNR, SSIM, perceptual, warping errors, tLP) of two videos with the same frames."""
+             perceptual_max_side: int | None = None, max_side: int | None = None):
+    """Per-frame rows (PSNR, SSIM, perceptual, warping errors, tLP) of two videos with the same frames;
+    frames longer than ``max_side`` (the working size) are compared on copies scaled down to it."""
     import numpy as np
     import pandas as pd
     from tqdm.auto import tqdm
@@ -52,7 +56,7 @@ def evaluate(original: Path, anonymized: Path, *, perceptual=None, stride: int =
     from vidanon.metrics import quality as qm, temporal as tm
     from vidanon.core.versions import frame_stride
     from vidanon.io.video import read_lockstep
-    from vidanon.stages.quality import downscale
+    from vidanon.io.video import downscale
     from vidanon.io.video import probe
 
     a, b = probe(original), probe(anonymized)
@@ -65,6 +69,9 @@ def evaluate(original: Path, anonymized: Path, *, perceptual=None, stride: int =
     for t, (o, n) in tqdm(read_lockstep([original, anonymized], a.n_frames), total=a.n_frames, desc="quality",
                           leave=False):
         dd = None
+        n = n[:o.shape[0], :o.shape[1]]  # the H.264 writer pads an odd size by one pixel
+        if prev is not None or t % step == 0:  # only frames that are measured: at the working size
+            o, n = downscale(o, max_side), downscale(n, max_side)
         if prev is not None:  # the pair (t-1, t): temporal metrics
             o0, n0 = prev
             fw, bw = optical_flow(o0, o), optical_flow(o, o0)
@@ -93,6 +100,7 @@ def run(args) -> int:
 
     from vidanon.models.embed import perceptual
     from vidanon.core.atomic import atomic_path, write_text
+    from vidanon.metrics.quality import working_size_label
     from vidanon.stages.quality import perceptual_label
 
     if args.stride < 1 or args.max_frames < 0:
@@ -111,8 +119,12 @@ def run(args) -> int:
         probe(p)
     perc = None if args.perceptual == "none" else perceptual.get(args.perceptual, backbone=args.lpips_backbone)
     df = evaluate(args.original, args.anonymized, perceptual=perc, stride=args.stride,
-                  max_frames=args.max_frames or None, perceptual_max_side=args.perceptual_max_side or None)
+                  max_frames=args.max_frames or None, perceptual_max_side=args.perceptual_max_side or None,
+                  max_side=args.max_side or None)
+    src = probe(args.original)
+    scaled = bool(args.max_side) and max(src.width, src.height) > args.max_side
     summary = {"original": str(args.original), "anonymized": str(args.anonymized), "frames": len(df),
+               "compared_at": working_size_label(args.max_side if scaled else None),
                "perceptual_metric": perceptual_label(perc, args.perceptual_max_side or None)}
     for c in df.columns.drop("frame"):
         v = df[c].to_numpy(float)

@@ -138,6 +138,10 @@ class QualitySection(Section):
         30, ge=1, description="At most this many evenly spaced frames per clip (None: every frame_stride-th).")
     perceptual_max_side: int | None = Field(
         320, ge=32, description="Whole-frame perceptual distance on frames downscaled to this long side (None: native).")
+    max_side: int | None = Field(
+        1280, ge=64, description="Working size: PSNR, SSIM, face re-detection and the warping error's flow on frames "
+                                 "whose long side is longer are computed on copies scaled down to it (area "
+                                 "interpolation; None: native size). Footage of 720p and below is compared as it is.")
 
 
 class ActionSection(Section):

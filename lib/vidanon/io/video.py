@@ -261,3 +261,30 @@ def version_videos(work, params, clip_id: str) -> dict:
             raise DataError(f"{p}: missing; run the 01_anonymize stage first")
         out[name] = p
     return out
+
+
+# --- working sizes -----------------------------------------------------------------------------
+
+def downscale(rgb: np.ndarray, max_side: int | None) -> np.ndarray:
+    """``rgb`` resized (area interpolation, OpenCV) so that its long side is at most ``max_side`` pixels.
+
+    Unchanged (the same array) when it already fits or ``max_side`` is None/0; the output keeps the
+    dtype and the aspect ratio (each side rounded, at least 1 pixel)."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    if not max_side or max(h, w) <= max_side:
+        return rgb
+    f = max_side / max(h, w)
+    return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+
+
+def downscale_mask(mask: np.ndarray | None, max_side: int | None) -> np.ndarray | None:
+    """A bool (H, W) mask at the size :func:`downscale` gives its frame: a pixel is in the mask when at
+    least half of the area it covers is. None stays None."""
+    if mask is None:
+        return None
+    mask = np.asarray(mask, dtype=bool)
+    if not max_side or max(mask.shape[:2]) <= max_side:
+        return mask
+    return downscale(mask.astype(np.float32), max_side) >= 0.5

@@ -5,6 +5,10 @@ uint8 frames, 1.0 for floats in [0, 1]). SSIM follows Wang et al. (2004) as scik
 it with ``gaussian_weights=True, sigma=1.5, use_sample_covariance=False``. A region mask is a bool
 (H, W) array; the masked means use the same pixels as scikit-image's own mean (a border of half the
 window is left out), so an all-True mask gives exactly ``skimage.metrics.structural_similarity``.
+
+Footage larger than the working size is compared on copies scaled down to it
+(``vidanon.io.video.downscale``, ``downscale_mask``): a full-reference metric of a 4K frame then costs
+what it costs at the working size, and the tables name that size (:func:`working_size_label`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,22 @@ from skimage.metrics import structural_similarity
 SSIM_SIGMA = 1.5
 _TRUNCATE = 3.5  # scikit-image's Gaussian truncation: window 11 at sigma 1.5
 SSIM_PAD = (2 * int(_TRUNCATE * SSIM_SIGMA + 0.5) + 1 - 1) // 2
+
+
+def working_size_label(max_side: int | None) -> str:
+    """How the tables name the frame size full-reference metrics were computed at.
+
+    Parameters
+    ----------
+    max_side : int or None
+        The working size (long side, pixels) the frames were scaled down to; None: not scaled.
+
+    Returns
+    -------
+    label : str
+        ``"long side <= N px"`` or ``"native frame size"``.
+    """
+    return f"long side <= {max_side} px" if max_side else "native frame size"
 
 
 def _check_pair(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None) -> None:

@@ -27,6 +27,7 @@ from vidanon.io.crops import load_manifest, read_crop
 from vidanon.io.video import read_lockstep, version_videos
 from vidanon.metrics import drift as dm
 from vidanon.metrics import quality as qm
+from vidanon.io.video import downscale, downscale_mask
 from vidanon.metrics import temporal as tm
 from vidanon.models.flow import optical_flow
 
@@ -178,9 +179,11 @@ def _resize(img: np.ndarray, shape) -> np.ndarray:
     return cv2.resize(img, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
 
 
-def clip_warping(clip, scene, videos: dict, anonymizers: dict, *, max_pairs: int | None = None) -> pd.DataFrame:
+def clip_warping(clip, scene, videos: dict, anonymizers: dict, *, max_pairs: int | None = None,
+                 max_side: int | None = None) -> pd.DataFrame:
     """Warping error of every method's video on frame pairs (t, t+1) of one clip, with the flow of
-    ``videos["original"]`` (the re-encoded original) and its forward-backward occlusion mask.
+    ``videos["original"]`` (the re-encoded original) and its forward-backward occlusion mask;
+    frames longer than ``max_side`` (the working size) on copies scaled down to it (None: native).
 
     Rows: ``clip, method, frame`` (= t), ``warp_error`` (whole frame, frames in [0, 1]),
     ``warp_error_region`` (inside the method's regions at t; NaN when it has none),
@@ -198,6 +201,9 @@ def clip_warping(clip, scene, videos: dict, anonymizers: dict, *, max_pairs: int
     rows, prev = [], None
     for t, frames in tqdm(read_lockstep([videos[n] for n in names], clip.n_frames), total=clip.n_frames,
                           desc=f"warping {clip.id}", leave=False):
+        native_shape = frames[0].shape
+        if prev is not None or t in wanted:  # only frames of a pair are scaled to the working size
+            frames = [downscale(f, max_side) for f in frames]
         if prev is not None:
             t0 = t - 1
             o0, o1 = prev[0], frames[0]
@@ -208,7 +214,8 @@ def clip_warping(clip, scene, videos: dict, anonymizers: dict, *, max_pairs: int
             warped = [warper(f / 255.0) for f in frames]  # each version's t+1 warped back once
             e_orig = tm.warped_error(f0, warped[0], valid)
             for i, name in enumerate(names):
-                region = anonymizers[name].regions(t0, scene, o0.shape) if name in anonymizers else None
+                region = (downscale_mask(anonymizers[name].regions(t0, scene, native_shape), max_side)
+                          if name in anonymizers else None)
                 in_region = region is not None and region.any()
                 a0 = prev[i] / 255.0
                 rows.append({
@@ -223,9 +230,11 @@ def clip_warping(clip, scene, videos: dict, anonymizers: dict, *, max_pairs: int
     return pd.DataFrame(rows)
 
 
-def summarize_temporal(crop_t: pd.DataFrame, warp: pd.DataFrame, perceptual_name: str | None) -> pd.DataFrame:
+def summarize_temporal(crop_t: pd.DataFrame, warp: pd.DataFrame, perceptual_name: str | None,
+                       warp_size: str | None = None) -> pd.DataFrame:
     """Per method: mean consecutive-crop SSIM and perceptual distance, mean tLP (x100, as TecoGAN),
-    mean warping error (x1000) on the frame and in the regions, and their excess over the original's."""
+    mean warping error (x1000) on the frame and in the regions, and their excess over the original's.
+    ``warp_size``: the frame size the warping error was computed at, as a ``warp_error_at`` column."""
     rows = []
     methods = list(dict.fromkeys(list(warp.get("method", [])) + list(crop_t.get("method", []))))
     for m in methods:
@@ -242,6 +251,8 @@ def summarize_temporal(crop_t: pd.DataFrame, warp: pd.DataFrame, perceptual_name
             row["warp_error_region_excess_x1000"] = 1000 * float(
                 (w["warp_error_region"] - w["warp_error_region_original"]).mean())
         row["perceptual_metric"] = perceptual_name
+        if warp_size is not None:
+            row["warp_error_at"] = warp_size
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -300,7 +311,8 @@ def _clip_job(job):
     if p.drift.face_embedder:
         face_model = executor.cached(("embed", p.drift.face_embedder), lambda: embed.get(p.drift.face_embedder))
         faces = face_embeddings(clip, scene, videos, face_model, per_track=p.drift.face_frames_per_track)
-    warp = clip_warping(clip, scene, videos, anonymize.for_params(p), max_pairs=p.drift.max_pairs)
+    warp = clip_warping(clip, scene, videos, anonymize.for_params(p), max_pairs=p.drift.max_pairs,
+                        max_side=p.quality.max_side)
     device = resolve_device(p.device)
     perc = executor.cached(("perceptual", p.quality.model_dump_json(), device),
                            lambda: perceptual.from_params(p.quality, device))
@@ -325,7 +337,7 @@ def run(ctx) -> dict[str, pd.DataFrame]:
                         "crops stage ran with crops.mode: independent); identity drift needs them")
     device = resolve_device(p.device)
     emb = [embed_crops(crops, embed.get(p.drift.embedder, device=device), cache_dir=ctx.work / "features")]
-    scene_mod.analyze_all(ctx)  # every scene cached before the jobs start
+    clips = [c for c, _ in scene_mod.analyze_all(ctx)]  # every scene cached before the jobs start
     jobs = [(ctx, i, crops[crops["clip"] == spec.id]) for i, spec in enumerate(p.clips)]
     done = executor.of(ctx).map(_clip_job, jobs, label="drift")
     emb = pd.concat([e for e in emb + [faces for faces, _, _, _ in done] if len(e)], ignore_index=True)
@@ -338,7 +350,9 @@ def run(ctx) -> dict[str, pd.DataFrame]:
     perceptual_name = next((name for _, _, _, name in done if name), None)
     out = {"drift_frames": frames, "drift_summary": summarize_drift(frames, p.drift.switch_threshold),
            "temporal_crops": crop_t, "warping": warp,
-           "temporal_summary": summarize_temporal(crop_t, warp, perceptual_name)}
+           "temporal_summary": summarize_temporal(crop_t, warp, perceptual_name, warp_size=qm.working_size_label(
+               p.quality.max_side) if any(max(c.width, c.height) > (p.quality.max_side or np.inf) for c in clips)
+               else None)}  # a column only where a clip was scaled to the working size
     traj = trajectories(emb, p.drift.trajectory_projection, p.seed)
     out |= {f"trajectory_points_{model}": pts for model, (pts, _) in traj.items()}
     for k, df in out.items():

@@ -19,6 +19,7 @@ import pandas as pd
 from vidanon.core.versions import frame_stride, resolve_device
 from vidanon.io.video import read_lockstep, version_videos
 from vidanon.metrics import quality as qm
+from vidanon.io.video import downscale, downscale_mask
 
 FACE_IOU = 0.5  # a face found again at the same place (IoU >= 0.5) counts as re-detected
 
@@ -31,17 +32,6 @@ def _face_counts(det, ref_boxes, frame) -> tuple[int, int]:
     return len(boxes), matched
 
 
-def downscale(rgb: np.ndarray, max_side: int | None) -> np.ndarray:
-    """``rgb`` resized (area interpolation) so that its long side is at most ``max_side`` pixels."""
-    import cv2
-
-    h, w = rgb.shape[:2]
-    if not max_side or max(h, w) <= max_side:
-        return rgb
-    f = max_side / max(h, w)
-    return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
-
-
 def perceptual_label(perceptual, max_side: int | None) -> str | None:
     """The perceptual metric's name as tables print it, with the frame size it was computed at."""
     if perceptual is None:
@@ -50,13 +40,15 @@ def perceptual_label(perceptual, max_side: int | None) -> str | None:
 
 
 def clip_quality(clip, scene, videos: dict[str, Path], anonymizers: dict, *, face_detector=None,
-                 perceptual=None, stride: int = 1, perceptual_max_side: int | None = None
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 perceptual=None, stride: int = 1, perceptual_max_side: int | None = None,
+                 max_side: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-frame quality rows and per-method face detection counts of one clip.
 
     ``videos``: ``{"original": path, method: path, ...}``; ``anonymizers``: ``{method: obj with
     .regions}``; ``face_detector``: callable ``rgb -> (N, 5)`` boxes or None. Frames are uint8
     (data range 255); PSNR in dB, SSIM in [-1, 1], perceptual in its own unit (lower = closer).
+    ``max_side``: the working size; frames (and region masks) with a longer side are compared, and
+    faces detected, on copies scaled down to it (None: native size).
     """
     from vidanon.core.progress import tqdm
 
@@ -66,6 +58,8 @@ def clip_quality(clip, scene, videos: dict[str, Path], anonymizers: dict, *, fac
     n_used = 0
     it = read_lockstep([videos["original"]] + [videos[m] for m in methods], clip.n_frames, stride)
     for t, frames in tqdm(it, total=math.ceil(clip.n_frames / stride), desc=f"quality {clip.id}", leave=False):
+        native_shape = frames[0].shape
+        frames = [downscale(f, max_side) for f in frames]  # the working size (unchanged when it fits)
         orig = frames[0]
         n_used += 1
         ref = np.zeros((0, 5))
@@ -78,7 +72,7 @@ def clip_quality(clip, scene, videos: dict[str, Path], anonymizers: dict, *, fac
             small = [downscale(f, perceptual_max_side) for f in frames]  # for speed; see params
             perc = perceptual.distance(np.stack([small[0]] * len(methods)), np.stack(small[1:]))
         for i, (m, anon) in enumerate(zip(methods, frames[1:])):
-            region = anonymizers[m].regions(t, scene, orig.shape) if m in anonymizers else None
+            region = downscale_mask(anonymizers[m].regions(t, scene, native_shape), max_side) if m in anonymizers else None
             r = qm.region_quality(orig, anon, region, 255.0)
             r.update(clip=clip.id, method=m, frame=t,
                      region_fraction=float(region.mean()) if region is not None else float("nan"))
@@ -103,11 +97,15 @@ def clip_quality(clip, scene, videos: dict[str, Path], anonymizers: dict, *, fac
     return frame_df, pd.DataFrame(face_rows)
 
 
-def summarize_quality(frames: pd.DataFrame, perceptual_name: str | None) -> pd.DataFrame:
-    """Per method: means over frames (PSNR over finite values: identical frames give inf)."""
+def summarize_quality(frames: pd.DataFrame, perceptual_name: str | None, working_size: str | None = None
+                      ) -> pd.DataFrame:
+    """Per method: means over frames (PSNR over finite values: identical frames give inf).
+    ``working_size``: the frame size PSNR/SSIM were computed at, as a ``compared_at`` column."""
     rows = []
     for m, g in frames.groupby("method", sort=False):
         row = {"method": m, "frames": len(g)}
+        if working_size is not None:
+            row["compared_at"] = working_size
         for c in ("psnr", "psnr_in", "psnr_out"):
             v = g[c].to_numpy(float)
             v = v[np.isfinite(v)]
@@ -153,7 +151,7 @@ def _clip_job(job):
     stride = frame_stride(clip.n_frames, p.quality.frame_stride, p.quality.max_frames)
     f, fc = clip_quality(clip, scene, version_videos(ctx.work, p, clip.id), anonymize.for_params(p),
                          face_detector=det, perceptual=perc, stride=stride,
-                         perceptual_max_side=p.quality.perceptual_max_side)
+                         perceptual_max_side=p.quality.perceptual_max_side, max_side=p.quality.max_side)
     return f, fc, perceptual_label(perc, p.quality.perceptual_max_side)
 
 
@@ -165,13 +163,15 @@ def run(ctx) -> dict[str, pd.DataFrame]:
     from vidanon.core import executor
 
     p = ctx.params
-    scene_mod.analyze_all(ctx)  # every scene cached before the jobs start
+    clips = [c for c, _ in scene_mod.analyze_all(ctx)]  # every scene cached before the jobs start
     done = executor.of(ctx).map(_clip_job, [(ctx, i) for i in range(len(p.clips))], label="quality")
     frames = pd.concat([f for f, _, _ in done], ignore_index=True)
     faces = pd.concat([fc for _, fc, _ in done], ignore_index=True)
     faces.insert(2, "detector", p.detect.face_eval.backend)
     name = done[0][2] if done else None
-    out = {"quality_frames": frames, "quality_summary": summarize_quality(frames, name),
+    big = any(max(c.width, c.height) > (p.quality.max_side or math.inf) for c in clips)
+    size = qm.working_size_label(p.quality.max_side) if big else None  # a column only where a clip was scaled
+    out = {"quality_frames": frames, "quality_summary": summarize_quality(frames, name, size),
            "face_detection": faces, "face_detection_summary": summarize_faces(faces)}
     for k, df in out.items():
         ctx.save_table(df, k)
