@@ -177,7 +177,16 @@ def _instantiate(cfg, load_cache=False):
                       **{k: v for k, v in cfg.items() if k.endswith("_G_cfg")})
 
 
+CKPT = b"stand-in generator checkpoint"
+CKPT_URL = "https://example.invalid/links/89660f04-stand-in"  # DP2 caches by the URL's file name
+
+
 def _load_config(path):
+    if "/configs/anonymizers/" not in str(path):  # a generator's config: where its checkpoint comes from
+        import hashlib
+
+        md5 = STANDIN.get("md5", hashlib.md5(CKPT).hexdigest())
+        return Cfg(common=Cfg(model_url=CKPT_URL, model_md5sum=md5))
     STANDIN["loaded"] = path
     detector = Cfg(score_threshold=0.3, cache_directory="outputs/face_detection_cache")
     STANDIN["cfg"] = Cfg(detector=detector, anonymizer=Cfg(detector="${detector}", face_G_cfg="configs/fdf/stylegan.py"))
@@ -198,6 +207,9 @@ def standin(monkeypatch, tmp_path):
     for name in ("face.py", "FB_cse_mask_face.py"):
         (tmp_path / "configs" / "anonymizers" / name).write_text("# stand-in config\n")
     monkeypatch.setenv("VIDANON_DP2_ROOT", str(tmp_path))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))  # the generator's checkpoint, as DP2 finds it
+    (tmp_path / "torch_home" / "hub" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "torch_home" / "hub" / "checkpoints" / "89660f04-stand-in").write_bytes(CKPT)
     monkeypatch.setattr(sys, "path", list(sys.path))  # the adapter adds the clone's root
     tops_config = _module("tops.config", instantiate=_instantiate)
     mods = {
@@ -245,6 +257,20 @@ def test_glue_builds_as_dp2_needs(standin):
     assert a._anonymizer.g_cfgs == {"face_G_cfg": str(root / "configs/fdf/stylegan.py")}  # absolute
     assert str(root) in sys.path  # for DP2's top-level stylemc module
     assert a._anonymizer.tracker.fps == 10.0  # initialize_tracker(scene fps)
+
+
+def test_glue_checks_generator_weights_before_building(standin):
+    from vidanon.core.errors import WeightsError
+
+    ckpt = standin["root"] / "torch_home" / "hub" / "checkpoints" / "89660f04-stand-in"
+    standin["md5"] = "0" * 32
+    with pytest.raises(WeightsError, match="MD5 .* differs from 0{32}, the one configs/fdf/stylegan.py gives"):
+        dp2a.DeepPrivacy2(part="face").prepare((), _scene())
+    ckpt.unlink()
+    with pytest.raises(BackendUnavailable, match=r"weights of configs/fdf/stylegan.py missing: .*89660f04-stand-in "
+                                                 r"\(MD5 0{32}\).*haakohu/deep_privacy2"):
+        dp2a.DeepPrivacy2(part="face").prepare((), _scene())
+    assert "instantiated" not in standin  # nothing of DP2 was built
 
 
 def test_glue_one_latent_per_vidanon_track(standin):

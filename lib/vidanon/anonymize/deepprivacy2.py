@@ -283,6 +283,7 @@ class DeepPrivacy2:
                 rel = cfg.anonymizer.get(key)
                 if rel is not None and not Path(str(rel)).is_absolute():
                     cfg.anonymizer[key] = str(root / str(rel))
+            self._check_weights(utils, cfg, root)
             try:
                 anonymizer = self._tops.config.instantiate(cfg.anonymizer, load_cache=False)
             except OSError as e:  # a weight file could not be downloaded (dead URL, no network)
@@ -309,6 +310,20 @@ class DeepPrivacy2:
         log.info("DeepPrivacy2 %s built from %s (generators: %s)", self.name, path,
                  ", ".join(c.__name__ for c, g in anonymizer.generators.items() if g is not None))
         return anonymizer
+
+    def _check_weights(self, utils, cfg, root: Path) -> None:
+        """Every generator checkpoint in place, with the MD5 its config gives, before DP2 builds anything
+        (vidanon.io.weights.dp2_checkpoint): a missing file is BackendUnavailable, a wrong one WeightsError."""
+        from vidanon.io.weights import dp2_checkpoint
+
+        for key in _G_KEYS:
+            path = cfg.anonymizer.get(key)
+            if path is None:
+                continue
+            common = utils.load_config(str(path)).get("common", {})
+            if common.get("model_url"):
+                rel = os.path.relpath(str(path), root) if Path(str(path)).is_relative_to(root) else str(path)
+                dp2_checkpoint(str(common["model_url"]), common.get("model_md5sum"), rel)
 
     def prepare(self, frames, scene) -> None:
         """Build DP2's anonymizer (once per instance) and restart the clip's tracks: DP2's motpy tracker,

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidanon.core.errors import WeightsError
+from vidanon.core.errors import BackendUnavailable, WeightsError
 from vidanon.io.cache import file_hash
 
 ENV_WEIGHTS_DIR = "VIDANON_WEIGHTS_DIR"
@@ -67,6 +67,45 @@ def _check(path: Path, sha256: str | None) -> Path:
         if got != sha256:
             raise WeightsError(f"{path}: SHA-256 {got} differs from the pinned {sha256}; refused. "
                                "Delete it or replace it with the official file.")
+    return path
+
+
+def md5_of(path: str | os.PathLike) -> str:
+    """Hex MD5 of a file's content (the hash DeepPrivacy2's configs give for their checkpoints)."""
+    import hashlib
+
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+DP2_SPACES = "https://huggingface.co/spaces/haakohu/deep_privacy2 and https://huggingface.co/spaces/haakohu/deep_privacy2_face"
+
+
+def dp2_checkpoint(url: str, md5: str | None, config: str) -> Path:
+    """The local file of a DeepPrivacy2 generator checkpoint, checked before DP2 loads it.
+
+    DP2 (``tops.load_file_or_url``) reads a generator's ``common.model_url`` from
+    ``$TORCH_HOME/hub/checkpoints/<the URL's file name>`` and downloads it only when missing; those URLs
+    are dead, so the file must be put there by hand from the Hugging Face Spaces (their
+    ``torch_home/hub/checkpoints`` folders hold the same names). Raises BackendUnavailable naming the
+    file, its folder, the expected MD5 (``common.model_md5sum`` of ``config``) and where to get it when
+    the file is missing, WeightsError when its MD5 differs."""
+    from urllib.parse import urlparse
+
+    import torch
+
+    name = os.path.basename(urlparse(url).path)
+    path = Path(torch.hub.get_dir()) / "checkpoints" / name
+    if not path.is_file():
+        raise BackendUnavailable(f"DeepPrivacy2 generator weights of {config} missing: {path} (MD5 {md5}). Its URL "
+                           f"({url}) is dead; copy the file of that name from torch_home/hub/checkpoints/ of "
+                           f"the Hugging Face Spaces {DP2_SPACES} into {path.parent} ($TORCH_HOME/hub/checkpoints).")
+    if md5 is not None and (got := md5_of(path)) != md5:
+        raise WeightsError(f"{path}: MD5 {got} differs from {md5}, the one {config} gives for it; refused. "
+                           f"Replace it with the file of that name from the Spaces {DP2_SPACES}.")
     return path
 
 
