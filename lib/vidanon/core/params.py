@@ -63,6 +63,11 @@ class DetectSection(Section):
     masks: bool = Field(True, description="Person masks (MediaPipe selfie segmentation) per person box.")
     keypoints: bool = Field(True, description="Body keypoints (MediaPipe Pose) per person box.")
     min_person_height: int = Field(24, ge=1, description="Pixels; smaller person boxes are dropped.")
+    small_faces_below: int | None = Field(
+        None, ge=1, description="Faces of persons shorter than this (pixels, e.g. 120) are also searched on upscaled "
+                                "tiles of their heads (vidanon.scene.faces.small_faces), on the face detector's "
+                                "frames; None (default): the whole frame only (on the sample clips the tiles found "
+                                "no face CenterFace missed: benchmarks/bench_small_faces.py).")
     face_every: int = Field(
         2, ge=1, description="Faces: the detector on every n-th frame; the frames between two keyframes that "
                              "see the same faces get them interpolated, the others the detector too (1: every frame).")

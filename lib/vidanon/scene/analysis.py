@@ -192,8 +192,9 @@ def analyze(clip, params, cache_dir: Path, gt: dict | None = None) -> Scene:
     """Detect, track and describe every frame of a clip once (streamed), or load it from the cache.
 
     Persons (``params.detect.person``, boxes shorter than ``detect.min_person_height`` dropped),
-    ByteTrack tracks (``params.track``), faces (``params.detect.face``, the anonymizer's detector)
-    assigned to the person box that contains them, per-person masks (RLE) and 33 pose keypoints per
+    ByteTrack tracks (``params.track``), faces (``params.detect.face``, the anonymizer's detector; for
+    persons shorter than ``detect.small_faces_below`` also on upscaled head tiles) assigned to the person
+    box that contains them, per-person masks (RLE) and 33 pose keypoints per
     person box when enabled, then gap filling (``track.max_gap``) of persons and faces. The pids
     come from ``gt`` (``data.load_ground_truth()``), recomputed on every call so that editing the
     ground truth needs no new analysis. A clip without any person gives an empty Scene and a warning.
@@ -203,7 +204,7 @@ def analyze(clip, params, cache_dir: Path, gt: dict | None = None) -> Scene:
     from vidanon.core.versions import resolve_device
     from vidanon.io.data import ground_truth_for
     from vidanon.models import detect
-    from vidanon.scene.faces import keyframe_faces
+    from vidanon.scene.faces import keyframe_faces, small_faces
     from vidanon.scene.masks import rle_encode
     from vidanon.models.track import Tracker, fill_gaps
 
@@ -229,6 +230,9 @@ def analyze(clip, params, cache_dir: Path, gt: dict | None = None) -> Scene:
                 boxes = person_det(rgb)
                 boxes = boxes[(boxes[:, 3] - boxes[:, 1]) >= d.min_person_height]
                 tracked = tracker.update(boxes)
+                if d.faces and d.small_faces_below and face_detected and len(tracked):  # faces of small persons
+                    tiles = small_faces(rgb, tracked, face_det, faces, max_person_height=d.small_faces_below)
+                    faces = np.concatenate([np.asarray(faces, np.float32).reshape(-1, 5), tiles]) if len(tiles) else faces
                 kps = pose(rgb, tracked) if pose is not None and len(tracked) else np.zeros((len(tracked), 0, 3))
                 if seg is not None and len(tracked):
                     for p, m in zip(tracked, seg(rgb, tracked)):

@@ -134,6 +134,73 @@ def keyframe_faces(frames, detector, every: int, min_iou: float = 0.3):
         yield th, frame, detect(frame), True
 
 
+HEAD_TOP, HEAD_BOTTOM, HEAD_SIDE = 0.05, 0.45, 0.10  # the head region of a person box, as fractions of it
+
+
+def small_faces(rgb: np.ndarray, persons: np.ndarray, detector, faces: np.ndarray | None = None, *,
+                max_person_height: float = 240.0, target_height: float = 480.0, max_scale: float = 4.0,
+                min_iou: float = 0.3) -> np.ndarray:
+    """Faces too small for a face detector at the frame's own scale, found on upscaled head tiles.
+
+    For each person box shorter than ``max_person_height`` pixels, the upper part of the box (from
+    ``HEAD_TOP`` above its top to ``HEAD_BOTTOM`` of its height, ``HEAD_SIDE`` of its width on each
+    side), scaled up so the person would be ``target_height`` pixels tall (at most ``max_scale``
+    times, cubic interpolation), goes through ``detector``; its boxes are mapped back to the frame.
+    A face of a 100-pixel-tall person (about 12 px) is then seen at about 50 px.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) ndarray of uint8
+        The frame.
+    persons : (P, >=4) ndarray
+        Person boxes ``x1, y1, x2, y2`` in frame pixels.
+    detector : callable
+        ``rgb -> (N, 5)`` face boxes ``x1, y1, x2, y2, score`` (e.g. CenterFace).
+    faces : (F, >=4) ndarray, optional
+        Faces already found on the whole frame: tile faces that overlap one of them (IoU >=
+        ``min_iou``) are left out.
+
+    Returns
+    -------
+    new : (M, 5) ndarray of float32
+        The faces found only on the tiles, in frame pixels.
+    """
+    import cv2
+
+    h_img, w_img = rgb.shape[:2]
+    found = []
+    boxes = np.asarray(persons, dtype=np.float64)
+    for x1, y1, x2, y2 in (boxes.reshape(-1, boxes.shape[-1])[:, :4] if boxes.size else ()):
+        w, h = x2 - x1, y2 - y1
+        if h <= 0 or w <= 0 or h >= max_person_height:
+            continue
+        tx1, tx2 = int(max(0, x1 - HEAD_SIDE * w)), int(min(w_img, np.ceil(x2 + HEAD_SIDE * w)))
+        ty1, ty2 = int(max(0, y1 - HEAD_TOP * h)), int(min(h_img, np.ceil(y1 + HEAD_BOTTOM * h)))
+        if tx2 - tx1 < 4 or ty2 - ty1 < 4:
+            continue
+        scale = float(np.clip(target_height / h, 1.0, max_scale))
+        tile = rgb[ty1:ty2, tx1:tx2]
+        if scale > 1.0:
+            tile = cv2.resize(tile, (round(tile.shape[1] * scale), round(tile.shape[0] * scale)),
+                              interpolation=cv2.INTER_CUBIC)
+        d = np.asarray(detector(np.ascontiguousarray(tile)), dtype=np.float32).reshape(-1, 5)
+        if len(d):
+            d[:, [0, 2]] = d[:, [0, 2]] * (tx2 - tx1) / tile.shape[1] + tx1
+            d[:, [1, 3]] = d[:, [1, 3]] * (ty2 - ty1) / tile.shape[0] + ty1
+            found.append(d)
+    if not found:
+        return np.zeros((0, 5), np.float32)
+    new = np.concatenate(found)
+    keep = []  # strongest first; one box per face (tiles of overlapping persons see the same face)
+    for i in np.argsort(-new[:, 4]):
+        if all(iou(new[i:i + 1, :4], new[j:j + 1, :4])[0, 0] < min_iou for j in keep):
+            keep.append(i)
+    new = new[keep]
+    if faces is not None and len(faces) and len(new):
+        new = new[iou(new[:, :4], np.asarray(faces, dtype=np.float64)[:, :4]).max(axis=1) < min_iou]
+    return new.astype(np.float32)
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(N, M) intersection over union of ``x1, y1, x2, y2`` boxes."""
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
