@@ -171,3 +171,20 @@ def test_recall_by_method_pools_clips():
                       "recall": [1, np.nan, 0.5, np.nan], "mean_iou": [1, np.nan, 0.8, np.nan]})
     out = crops.recall_by_method(r)
     assert out["method"].tolist() == ["original", "blur"] and out["recall"].tolist() == [1.0, 0.5]
+
+
+def test_leak_views_hide_the_person_or_the_context():
+    from vidanon.stages.crops import GREY, leak_view
+
+    rgb = np.full((40, 30, 3), 200, np.uint8)
+    mask = np.zeros((40, 30), bool)
+    mask[10:30, 10:20] = True
+    person = leak_view(rgb, mask, "person-only", box_height=20)
+    assert (person[mask] == 200).all() and (person[~mask] == GREY).all()
+    context = leak_view(rgb, mask, "context", box_height=100)  # grown by 3 px
+    assert (context[mask] == GREY).all() and (context[8:32, 8:22] == GREY).all()
+    assert (context[0] == 200).all() and (rgb == 200).all()  # the frame itself is untouched
+    padded = np.zeros((40, 32, 3), np.uint8)  # an anonymized video padded to an even width
+    assert leak_view(padded, mask[:, :29], "person-only", 20).shape == padded.shape
+    with pytest.raises(ValueError, match="unknown leak mode"):
+        leak_view(rgb, mask, "background", 20)

@@ -151,3 +151,30 @@ def test_feature_cache_embeds_only_new_crops(tmp_path):
     np.testing.assert_array_equal(again, embed_files(Counting(), paths))
     files[0].write_bytes(b"broken")
     np.testing.assert_array_equal(embed_files(Counting(), paths, cache_dir=cache), again)
+
+
+def test_leak_table_takes_the_strongest_attack_per_view():
+    from vidanon.stages.reid import describe_leaks, leak_table
+
+    def row(method, mode, attacker, rank1, chance=0.1, lo=None, hi=None, embedder="osnet"):
+        return dict(method=method, embedder=embedder, protocol="cross-clip", attacker=attacker, mode=mode,
+                    direction="anonymized->original", rank1=rank1, rank1_lo=rank1 - 0.05 if lo is None else lo,
+                    rank1_hi=rank1 + 0.05 if hi is None else hi, chance_rank1=chance, n_queries=50)
+
+    summary = pd.DataFrame([
+        row("original", "aligned", "reference", 1.0), row("original", "person-only", "reference", 0.9),
+        row("original", "context", "reference", 0.95),
+        row("blur", "aligned", "naive", 0.2), row("blur", "aligned", "parrot", 0.8),
+        row("blur", "person-only", "naive", 0.1), row("blur", "person-only", "parrot", 0.3, embedder="hsv"),
+        row("blur", "context", "naive", 0.7), row("blur", "context", "parrot", 1.0, chance=1.0),  # one identity
+        row("blur", "independent", "naive", 0.99),  # not a leak view
+    ])
+    t = leak_table(summary)
+    assert list(t["view"]) == ["full crop", "person only", "context only"] * 2
+    blur = t[t["method"] == "blur"].set_index("view")
+    assert blur.loc["full crop", "rank1"] == 0.8 and blur.loc["person only", "attack"] == "hsv / cross-clip / parrot"
+    assert blur.loc["context only", "rank1"] == 0.7  # the one-identity gallery asks no question
+    lines = describe_leaks(t)
+    assert len(lines) == 1 and lines[0].startswith("**blur**: the context re-identifies it more than the person")
+    assert "person only 30% [25, 35] (chance 10%, hsv / cross-clip / parrot)" in lines[0]
+    assert leak_table(summary[summary["mode"] == "independent"]).empty

@@ -105,6 +105,10 @@ class CropsSection(Section):
     size: tuple[int, int] = Field((256, 128), description="Crop (height, width), Market-1501's shape.")
     segment_seconds: float = Field(2.0, gt=0, description="Length of a time segment = one camid within a clip.")
     max_per_track: int = Field(60, ge=1, description="Evenly spaced crops kept per track and clip.")
+    leak_modes: list[Literal["person-only", "context"]] = Field(
+        default_factory=list, description="Also aligned crops with only the person ('person-only': the rest grey) "
+                                          "or only the surroundings ('context': the person grey), for 03's "
+                                          "'what leaks' table; these modes need detect.masks.")
 
 
 class ReidSection(Section):

@@ -9,6 +9,26 @@ import numpy as np
 import pandas as pd
 
 
+def _rank1_bars(ax, x, sub: pd.DataFrame, width: float, **bar_kw) -> None:
+    """Rank-1 bars (percent) of ``sub`` (rows in x order) with 95% CI whiskers and the chance level as a
+    black tick."""
+    y = 100 * sub["rank1"].to_numpy(float)
+    err = np.abs(100 * sub[["rank1_lo", "rank1_hi"]].to_numpy(float).T - y)
+    ax.bar(x, y, width * 0.95, yerr=np.nan_to_num(err), capsize=2, edgecolor="black", linewidth=0.5, **bar_kw)
+    ax.scatter(x, 100 * sub["chance_rank1"].to_numpy(float), marker="_", s=120, color="black", zorder=5)
+
+
+def _method_axis(ax, methods: list[str], ylabel: str) -> None:
+    """Methods on the x axis in their colours, Rank-1 from 0 to 100 % on the y axis."""
+    from vidanon.figures import style as plots
+
+    ax.set_xticks(np.arange(len(methods)), methods, rotation=30, ha="right")
+    for label in ax.get_xticklabels():
+        label.set_color(plots.method_color(label.get_text()))
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(ylabel)
+
+
 def figure_rank1(summary: pd.DataFrame, protocol: str, mode: str | None = None,
                  direction: str = "anonymized->original"):
     """Bars of Rank-1 (percent) per method, one bar per embedder (colour) and attacker (hatched =
@@ -36,21 +56,38 @@ def figure_rank1(summary: pd.DataFrame, protocol: str, mode: str | None = None,
                                                 | ((att == "naive") & (df["attacker"] == "reference")))]
             sub = sub.set_index("method").reindex(methods)
             x = np.arange(len(methods)) + (gi - (len(groups) - 1) / 2) * width
-            y = 100 * sub["rank1"].to_numpy(float)
-            err = np.abs(100 * sub[["rank1_lo", "rank1_hi"]].to_numpy(float).T - y)
-            ax.bar(x, y, width * 0.95, yerr=np.nan_to_num(err), capsize=2, label=f"{emb} ({att})",
-                   color=palette[embedders.index(emb) % len(palette)], edgecolor="black", linewidth=0.5,
-                   hatch="//" if att == "adaptive" else None)
-            ax.scatter(x, 100 * sub["chance_rank1"].to_numpy(float), marker="_", s=120, color="black", zorder=5)
-        ax.set_xticks(np.arange(len(methods)), methods, rotation=30, ha="right")
-        for label in ax.get_xticklabels():
-            label.set_color(plots.method_color(label.get_text()))
-        ax.set_ylim(0, 100)
-        ax.set_ylabel("Rank-1 re-identification (%)")
+            _rank1_bars(ax, x, sub, width, label=f"{emb} ({att})", color=palette[embedders.index(emb) % len(palette)],
+                        hatch="//" if att == "adaptive" else None)
+        _method_axis(ax, methods, "Rank-1 re-identification (%)")
         ax.set_title(f"Re-identification of anonymized people ({protocol}); black tick = chance")
         ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.3),
                   title="embedder (attacker); hatched = adaptive",
                   title_fontsize=7)
+    return fig
+
+
+def figure_leaks(leaks: pd.DataFrame):
+    """What leaks (vidanon.stages.reid.leak_table): per method, the strongest attack's Rank-1 (percent,
+    95% CI whiskers) on the full crop, on the person alone and on the context alone, the chance level
+    as a black tick, over the shaded privacy bands."""
+    import matplotlib.pyplot as plt
+
+    from vidanon.figures import style as plots
+
+    methods = plots.sort_methods(leaks["method"])
+    views = list(dict.fromkeys(leaks["view"]))
+    colors = {"full crop": "#555555", "person only": "#0072B2", "context only": "#E69F00"}
+    with plots.style():
+        fig, ax = plt.subplots(figsize=(min(16.0, max(6.0, 2 + 0.3 * len(methods) * len(views))), 4.0))
+        plots.shade_privacy_bands(ax, axis="y")
+        width = 0.8 / max(len(views), 1)
+        for vi, view in enumerate(views):
+            sub = leaks[leaks["view"] == view].set_index("method").reindex(methods)
+            x = np.arange(len(methods)) + (vi - (len(views) - 1) / 2) * width
+            _rank1_bars(ax, x, sub, width, label=view, color=colors.get(view, "#999999"))
+        _method_axis(ax, methods, "Rank-1, strongest attack (%)")
+        ax.set_title("What leaks: the person alone, the context alone (black tick = chance)", fontsize=10)
+        ax.legend(fontsize=8, ncol=len(views), loc="upper center", bbox_to_anchor=(0.5, -0.3))
     return fig
 
 

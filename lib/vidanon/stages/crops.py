@@ -11,7 +11,13 @@ For every clip, the "original" (the clip's source frames) and each anonymized ve
   the sampled frames below) is the detection recall. For the "original" itself the re-detection
   equals the scene's detections, so it is not run again.
 
-Both modes use the same sampled (frame, track) pairs: every ``crops.stride``-th frame, boxes at least
+Two more modes, ``crops.leak_modes``, tell apart what an attacker uses (03_reid's "what leaks"): the
+aligned box with only the person (``person-only``: everything outside the scene's mask of that
+person grey) or with only the surroundings (``context``: the mask, grown by ``CONTEXT_GROW`` of the
+box height, grey; its outline stays). Original and anonymized crops are cut alike, with the mask of
+the ORIGINAL frame's person; a (frame, track) without a mask gives no crop in these modes.
+
+All modes use the same sampled (frame, track) pairs: every ``crops.stride``-th frame, boxes at least
 ``crops.min_height`` pixels high, at most ``crops.max_per_track`` evenly spaced crops per track.
 
 Names follow Market-1501, ``{pid:04d}_c{cam}s{seq}_{frame:06d}_{k:02d}.jpg``: ``cam`` = index of the
@@ -38,8 +44,37 @@ import pandas as pd
 from vidanon.core.versions import (ORIGINAL, anonymized_path, encode_camid, evenly_spaced, segment_of,
                                    version_names)
 from vidanon.io.crops import MANIFEST_COLUMNS, cut_crop, empty_manifest, market_name, write_crop
+from vidanon.scene.masks import rle_decode
 
 RECALL_COLUMNS = ["clip", "method", "n_original", "n_detected", "n_matched", "recall", "mean_iou"]
+LEAK_MODES = ("person-only", "context")
+GREY = 128  # what a leak mode puts where it hides pixels
+CONTEXT_GROW = 0.03  # context mode: the person's mask grown by this fraction of the box height
+
+
+def leak_view(rgb: np.ndarray, mask: np.ndarray, mode: str, box_height: float) -> np.ndarray:
+    """A copy of the frame with the part a leak mode hides set to :data:`GREY`.
+
+    ``mask``: the person's (H, W) bool mask; ``mode``: ``"person-only"`` (hide what is outside it) or
+    ``"context"`` (hide it, grown by :data:`CONTEXT_GROW` x ``box_height`` pixels so that its edge
+    pixels do not stay)."""
+    import cv2
+
+    if mask.shape != rgb.shape[:2]:  # an anonymized video padded to even sides by the H.264 writer
+        full = np.zeros(rgb.shape[:2], bool)
+        h, w = min(mask.shape[0], full.shape[0]), min(mask.shape[1], full.shape[1])
+        full[:h, :w] = mask[:h, :w]
+        mask = full
+    out = rgb.copy()
+    if mode == "person-only":
+        out[~mask] = GREY
+    elif mode == "context":
+        r = max(1, int(round(CONTEXT_GROW * box_height)))
+        grown = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+        out[grown.astype(bool)] = GREY
+    else:
+        raise ValueError(f"unknown leak mode {mode!r} (expected one of {LEAK_MODES})")
+    return out
 
 
 def select_boxes(persons: pd.DataFrame, stride: int, min_height: int, max_per_track: int) -> pd.DataFrame:
@@ -96,11 +131,16 @@ def crop_clip(clip, scene, *, clip_index: int, method: str, video_path: Path | N
             boxes = {"aligned": np.array([row.x1, row.y1, row.x2, row.y2])}
             if int(row.track_id) in found:
                 boxes["independent"] = found[int(row.track_id)]
+            rle = scene.masks.get((t, int(row.track_id))) if set(LEAK_MODES) & set(modes) else None
+            if rle is not None:
+                mask = rle_decode(rle)
+                boxes |= {m: boxes["aligned"] for m in LEAK_MODES if m in modes}
             for mode, box in boxes.items():
                 if mode not in modes:
                     continue
+                src = leak_view(rgb, mask, mode, row.y2 - row.y1) if mode in LEAK_MODES else rgb
                 try:
-                    crop = cut_crop(rgb, box, crops.pad, tuple(crops.size))
+                    crop = cut_crop(src, box, crops.pad, tuple(crops.size))
                 except ValueError as e:
                     n_bad += 1
                     warnings.warn(f"clip {clip.id!r} frame {t}: {e}; skipped")
@@ -145,7 +185,8 @@ def _cached_crop_clip(ctx, clip, scene, *, clip_index: int, method: str, modes, 
 
 
 def _modes(params) -> tuple[str, ...]:
-    return ("aligned", "independent") if params.crops.mode == "both" else (params.crops.mode,)
+    base = ("aligned", "independent") if params.crops.mode == "both" else (params.crops.mode,)
+    return base + tuple(m for m in LEAK_MODES if m in params.crops.leak_modes)
 
 
 def _clip_job(job) -> tuple[list, list, dict]:

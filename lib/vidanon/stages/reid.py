@@ -183,9 +183,58 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS,
     return summary, concat(out.per_id), concat(out.ranked)
 
 
+LEAK_VIEWS = {"aligned": "full crop", "person-only": "person only", "context": "context only"}
+
+
+def leak_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """What leaks: per method and crop view (full crop, person only, context only; 02_crop's modes
+    ``aligned``, ``person-only``, ``context``), the strongest re-ID attack's Rank-1 with its CI and
+    chance, and the attack that won (embedder / protocol / attacker).
+
+    Strongest = highest Rank-1 over every embedder, protocol and attacker of that view (the
+    ``adaptive`` rows are already among them), leaving out settings whose chance Rank-1 is 1 (a
+    gallery of one identity asks no question) unless nothing else is there. ``original`` rows are the
+    reference attacker: how much each view holds at best. Fractions in [0, 1]."""
+    cols = ["method", "view", "rank1", "rank1_lo", "rank1_hi", "chance_rank1", "n_queries", "attack"]
+    df = summary[summary["mode"].isin(list(LEAK_VIEWS))].copy()
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    df["view"] = df["mode"].map(LEAK_VIEWS)
+    df["attack"] = df["embedder"].astype(str) + " / " + df["protocol"].astype(str) + " / " + df["attacker"].astype(str)
+    asks = df["chance_rank1"].isna() | (df["chance_rank1"] < 1 - 1e-9)
+    key = ["method", "view"]
+    has_question = df[asks].groupby(key).size()
+    df = df[asks | ~df.set_index(key).index.isin(has_question.index)]
+    best = df.sort_values("rank1", ascending=False, kind="stable", na_position="last").drop_duplicates(key)
+    order = {m: i for i, m in enumerate(dict.fromkeys(summary["method"]))}
+    best = best.assign(_m=best["method"].map(order), _v=best["view"].map(
+        {v: i for i, v in enumerate(LEAK_VIEWS.values())})).sort_values(["_m", "_v"])
+    return best[cols].reset_index(drop=True)
+
+
+def describe_leaks(leaks: pd.DataFrame) -> list[str]:
+    """One sentence per anonymized method from :func:`leak_table`: which view re-identifies it more, the
+    person alone or the context alone, with both Rank-1s, their CIs and chance (percent)."""
+    out = []
+    pct = lambda r: (f"{100 * r.rank1:.0f}% [{100 * r.rank1_lo:.0f}, {100 * r.rank1_hi:.0f}] (chance "  # noqa: E731
+                     f"{100 * r.chance_rank1:.0f}%, {r.attack})")
+    for method, g in leaks[leaks["method"] != ORIGINAL].groupby("method", sort=False):
+        views = {r.view: r for r in g.itertuples()}
+        person, context = views.get("person only"), views.get("context only")
+        if person is None or context is None:
+            continue
+        overlap = not (person.rank1_lo > context.rank1_hi or context.rank1_lo > person.rank1_hi)
+        lead = ("the person and the context re-identify it about equally (the CIs overlap)" if overlap
+                else "the person re-identifies it more than the context" if person.rank1 > context.rank1
+                else "the context re-identifies it more than the person")
+        out.append(f"**{method}**: {lead}: person only {pct(person)}, context only {pct(context)}.")
+    return out
+
+
 def run(ctx) -> dict[str, pd.DataFrame]:
     """03_reid: reads the crops manifest and saves the tables ``reid_summary`` (also Markdown),
-    ``reid_per_identity`` and ``reid_ranked`` (paths relative to work/<run>/), and returns them. The
+    ``reid_per_identity``, ``reid_ranked`` (paths relative to work/<run>/) and, when ``crops.leak_modes`` are
+    set, ``reid_leaks`` (:func:`leak_table`), and returns them. The
     face identification table comes from :func:`vidanon.stages.faceid.run`."""
     from vidanon.io.crops import load_manifest
     from vidanon.models import embed
@@ -200,6 +249,8 @@ def run(ctx) -> dict[str, pd.DataFrame]:
         ranked = ranked.assign(query_path=[_rel(x, ctx.work) for x in ranked["query_path"]],
                                gallery_path=[_rel(x, ctx.work) for x in ranked["gallery_path"]])
     tables = {"reid_summary": summary, "reid_per_identity": per_id, "reid_ranked": ranked}
+    if set(ctx.params.crops.leak_modes) & set(summary["mode"]):
+        tables["reid_leaks"] = leak_table(summary)
     for name, df in tables.items():
         ctx.save_table(df, name, formats=("csv", "md") if name == "reid_summary" else ("csv",))
     return tables
