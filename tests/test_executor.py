@@ -44,3 +44,39 @@ def test_executor_settings_never_change_stage_keys():
     b = a.model_copy(deep=True)
     b.executor.kind, b.executor.workers = "ray", 8
     assert a.section_hash() == b.section_hash()
+
+
+def sleep_long(x):  # top level: workers import it by name
+    import time
+
+    time.sleep(120)
+    return x
+
+
+def test_sigterm_stops_the_workers_at_once():
+    """A terminated run (SIGTERM to the runner, as `kill` or a scheduler sends it) stops its workers now:
+    it does not wait for their jobs to finish."""
+    import signal
+    import threading
+    import time
+
+    import pytest
+
+    from vidanon.core.atomic import exit_on_sigterm
+
+    old = signal.getsignal(signal.SIGTERM)
+    exit_on_sigterm()
+    ex = executor.Local(workers=2)
+    try:
+        threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        t0 = time.perf_counter()
+        with pytest.raises(SystemExit):
+            ex.map(sleep_long, range(4))
+        assert time.perf_counter() - t0 < 30  # the jobs would take 240 s
+        assert ex._pool is None
+        import multiprocessing as mp
+
+        assert not [c for c in mp.active_children() if "resource_tracker" not in c.name]  # the workers are gone
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        ex.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -48,6 +49,9 @@ def release() -> None:
 
 
 def _init_worker(threads: int) -> None:
+    from vidanon.core.atomic import exit_on_sigterm
+
+    exit_on_sigterm()  # a worker stopped by the runner removes the file it was writing
     for var in THREAD_VARS:
         os.environ[var] = str(threads)
     os.environ.update(QUIET_VARS)
@@ -133,10 +137,32 @@ class Local:
                                              initializer=_init_worker, initargs=(self.threads,))
         futures = [self._pool.submit(fn, job) for job in jobs]
         progress = _Progress(label, len(jobs))
-        for _ in as_completed(futures):
-            progress.step()
+        try:
+            for _ in as_completed(futures):
+                progress.step()
+        except BaseException:  # interrupted (SIGTERM, Ctrl-C): stop the workers now, not after their jobs
+            self._stop_workers()
+            raise
         progress.close()
         return [f.result() for f in futures]  # in the jobs' order; the first failure is raised
+
+    def _stop_workers(self) -> None:
+        """Terminate the pool's processes (SIGTERM: each job's finally blocks remove its partial file, see
+        :func:`_init_worker`), kill what is left after 5 s, and drop the pool."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        procs = list(getattr(pool, "_processes", {}).values())  # no public API for this in concurrent.futures
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        deadline = time.monotonic() + 5
+        for proc in procs:
+            proc.join(timeout=max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():  # the pool's worker loop catches the SystemExit (after the job's finally
+                proc.kill()      # blocks removed its partial file) and waits for more: end it
+                proc.join(timeout=5)
 
     def close(self) -> None:
         if self._pool is not None:
