@@ -6,6 +6,9 @@ strongest attack (pure numpy; the stage that runs them is ``vidanon.stages.reid`
   aligned crop pairs of the OTHER identities (leave-one-identity-out), is applied to the queries.
 - ``strongest``: of several scored attacks on the same queries, the one with the highest Rank-1
   (then mAP); earlier rows win ties, so the naive attack when nothing beats it.
+- body shape: bone-length ratios of the keypoints a pose model finds again in the anonymized video
+  (:func:`body_shape_features`, :func:`shape_distmat`): what an attacker can use when no pixel of the
+  person's appearance is left (the stage that runs it is ``vidanon.stages.action``).
 """
 
 from __future__ import annotations
@@ -181,3 +184,79 @@ def strongest(rows: list[dict]) -> dict:
     # direction: anonymized queries re-identified as the original people, whichever gallery won
     return best | {"attacker": "adaptive", "direction": "anonymized->original",
                    "note": note + (f"; {best['note']}" if best["note"] else "")}
+
+
+# --- body shape: an attacker that no appearance change stops -------------------------------------
+
+#: Lengths between MediaPipe Pose's 33 keypoints that, over the shoulder width, describe a body's
+#: proportions (left and right averaged; the torso from mid-shoulder to mid-hip): torso, hip width,
+#: upper arm, forearm, thigh, shin. The shoulders are the unit because they are seen in nearly every
+#: shot, the upper-body ones of sign language included, where hips and legs are not.
+SHAPE_BONES = {"torso": ((-1, -2),), "hips": ((23, 24),), "upper_arm": ((11, 13), (12, 14)),
+               "forearm": ((13, 15), (14, 16)), "thigh": ((23, 25), (24, 26)), "shin": ((25, 27), (26, 28))}
+
+
+def body_shape_features(keypoints: np.ndarray, min_visibility: float = 0.5) -> np.ndarray:
+    """Body proportions of one person over frames: each length of :data:`SHAPE_BONES` over the shoulder
+    width, per frame, then the median over the frames where its joints (and both shoulders) are seen.
+
+    Scale-free (the shoulder width is the unit), so the camera's distance does not matter; pose and
+    turning matter only through foreshortening, which the median over many frames damps.
+
+    Parameters
+    ----------
+    keypoints : (T, 33, 3) ndarray
+        MediaPipe Pose keypoints of one track, ``x, y`` in pixels and visibility in [0, 1]; NaN where a
+        frame has none.
+    min_visibility : float, optional
+        Joints seen less than this count as missing. Default 0.5.
+
+    Returns
+    -------
+    features : (len(SHAPE_BONES),) ndarray of float
+        Ratios in :data:`SHAPE_BONES` order; NaN for a length never seen.
+    """
+    k = np.asarray(keypoints, dtype=float).reshape(-1, 33, 3)
+    xy = np.where((k[..., 2:3] >= min_visibility) & np.isfinite(k[..., :2]), k[..., :2], np.nan)
+    # two virtual joints: -1 mid-shoulder, -2 mid-hip
+    xy = np.concatenate([xy, ((xy[:, 23] + xy[:, 24]) / 2)[:, None], ((xy[:, 11] + xy[:, 12]) / 2)[:, None]], axis=1)
+    unit = np.linalg.norm(xy[:, 11] - xy[:, 12], axis=-1)
+    unit = np.where(unit > 1e-6, unit, np.nan)
+    out = []
+    for pairs in SHAPE_BONES.values():
+        sides = np.stack([np.linalg.norm(xy[:, a] - xy[:, b], axis=-1) for a, b in pairs])  # (sides, T)
+        seen = np.isfinite(sides)
+        lengths = np.where(seen, sides, 0.0).sum(axis=0) / np.where(seen.any(axis=0), seen.sum(axis=0), np.nan)
+        ratio = (lengths / unit)[np.isfinite(lengths / unit)]
+        out.append(float(np.median(ratio)) if ratio.size else np.nan)
+    return np.array(out)
+
+
+def shape_distmat(q: np.ndarray, g: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+    """Distances between body-shape feature vectors with missing values.
+
+    The root mean square of the differences over the dimensions both vectors have, each divided by
+    ``scale`` (e.g. the gallery's standard deviation per dimension); ``inf`` where they share none.
+
+    Parameters
+    ----------
+    q : (Q, D) ndarray of float
+        Query features (NaN = missing).
+    g : (G, D) ndarray of float
+        Gallery features (NaN = missing).
+    scale : (D,) ndarray of float, optional
+        Per-dimension scale (> 0). Default: ones.
+
+    Returns
+    -------
+    dist : (Q, G) ndarray of float
+        Non-negative distances, smaller = more alike.
+    """
+    q, g = np.asarray(q, float), np.asarray(g, float)
+    s = np.ones(q.shape[1]) if scale is None else np.where(np.asarray(scale, float) > 0, scale, 1.0)
+    d = (q[:, None, :] - g[None, :, :]) / s
+    both = np.isfinite(d)
+    n = both.sum(axis=2)
+    ss = np.where(both, d, 0.0) ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.sqrt(ss.sum(axis=2) / np.maximum(n, 1)), np.inf)

@@ -95,7 +95,8 @@ def captions(params, summary_info: dict, tables_: dict) -> dict[str, str]:
         "credits": credit_txt,
         "tradeoff": (f"Privacy-utility trade-off ({params.name}). x: Rank-1 of the STRONGEST attack measured "
                      "for each method (the highest of every re-ID embedder, protocol, crop mode and attacker, "
-                     "adaptive ones included, and of dlib face identification; the summary table names it), "
+                     "adaptive ones included, of 06's body-shape attack and of dlib face identification; the summary "
+                     "table names it), "
                      f"with its 95% bootstrap CI (lower = more private); y: {ulabel} (higher = more useful). "
                      "Shaded: privacy levels "
                      "(<10% excellent, 10-25% good, 25-50% moderate, >50% poor); dashed: Pareto front "

@@ -115,7 +115,7 @@ SOURCES = [
            absent="action recognition not run (06_action: utility.action is off or has no checkpoint)"),
 ]
 
-ALL_TABLES = ["reid_summary", "reid", "utility_score"] + [t for s in SOURCES for t in s.tables]
+ALL_TABLES = ["reid_summary", "reid", "utility_score", "privacy_body_shape"] + [t for s in SOURCES for t in s.tables]
 
 
 def load_tables(load: Callable[[str], pd.DataFrame], names=None) -> dict[str, pd.DataFrame]:
@@ -162,8 +162,9 @@ def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str |
     """One privacy row per method, Rank-1/Rank-5/mAP/chance and CIs in PERCENT.
 
     The headline (``rank1`` with its CI, ``mAP``, ``chance``, ``level``, and ``attack`` naming it) is
-    the STRONGEST attack measured for the method: the highest Rank-1 of any re-ID attack 03_reid ran
-    (any embedder, protocol, crop mode and attacker, adaptive ones included) and of dlib face
+    the STRONGEST attack measured for the method: the highest Rank-1 of any re-ID attack in ``reid``
+    (03_reid's: any embedder, protocol, crop mode and attacker, adaptive ones included; :func:`summarize`
+    adds 06's body-shape attack) and of dlib face
     identification (``faceid``), since privacy is only as good as the best attacker's failure; a
     setting whose chance Rank-1 is 100 % (one identity in the gallery: no question asked) never wins
     unless it is all a method has. Beside
@@ -282,6 +283,9 @@ def summarize(tables: Mapping[str, pd.DataFrame], embedder: str | None = None, p
     info: dict = {"utility_label": "", "utility_definition": "", "perceptual_name": None, "reid_setting": {}}
     parts = []
     reid = next((tables[t] for t in ("reid_summary", "reid") if t in tables and len(tables[t])), None)
+    shape = tables.get("privacy_body_shape")  # 06's body-shape attack: one more re-ID attack
+    if reid is not None and shape is not None and len(shape) and {"method", "rank1"} <= set(shape.columns):
+        reid = pd.concat([reid, shape[[c for c in reid.columns if c in shape.columns]]], ignore_index=True)
     if reid is not None and {"method", "rank1"} <= set(reid.columns):
         table, setting = select_reid(reid, embedder, protocol, faceid=tables.get("faceid_summary"))
         parts.append(table)

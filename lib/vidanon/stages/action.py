@@ -11,7 +11,11 @@ the anonymized video is streamed once and compared with the ORIGINAL clip's scen
 - detection: the person detector (``params.detect.person``) on the anonymized frame against the
   original's detected boxes; faces (``params.detect.face_eval``, a detector of another family than the
   anonymizer's) only for methods meant to keep faces (``params.utility.face_methods`` and "original");
-- actions (optional, ``params.utility.action``): MMAction2 top-1/top-5 per clip, original vs anonymized.
+- actions (optional, ``params.utility.action``): MMAction2 top-1/top-5 per clip, original vs anonymized;
+- body shape, a privacy attack that no appearance change stops: the same re-detected keypoints give each
+  track's bone-length ratios (``vidanon.metrics.attacks.body_shape_features``), and anonymized tracks
+  are ranked against the original's (naive) and against the method's own (parrot) across clips
+  (:func:`body_shape_attack`, table ``privacy_body_shape``; 07_report counts it among the attacks).
 
 THE utility number of the study (07_report's trade-off figure) is :func:`utility_score`: the mean OKS.
 """
@@ -33,6 +37,58 @@ log = logging.getLogger(__name__)
 UTILITY_DEFINITION = ("mean OKS (COCO keypoint similarity, 17 joints, box-area scale) of MediaPipe Pose on the "
                       "anonymized frames against the original's, over all (frame, person) instances; "
                       "95% CI by bootstrap over person tracks")
+
+
+SHAPE_EMBEDDER = "body shape (bone-length ratios)"  # the attack's name in the tables
+SHAPE_MIN_BONES = 2  # a track with fewer ratios seen takes no part (upper-body shots: the two arm bones)
+
+
+def shape_rows(trajectories: dict, clip_id: str, method: str, pids: dict) -> list[dict]:
+    """One row per track: its body-shape features from the keypoints found on the anonymized frames
+    (``trajectories`` as :func:`evaluate_clip` returns them), its pid and frame count."""
+    from vidanon.metrics.attacks import SHAPE_BONES, body_shape_features
+
+    rows = []
+    for tid, frames in trajectories.items():
+        pred = np.stack([frames[t][1] for t in sorted(frames)])
+        feats = body_shape_features(pred)
+        rows.append({"clip": clip_id, "method": method, "track_id": int(tid), "pid": int(pids.get(int(tid), -1)),
+                     "frames": len(frames), **{f"shape_{b}": float(v) for b, v in zip(SHAPE_BONES, feats)}})
+    return rows
+
+
+def body_shape_attack(shape: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Re-identification by body shape, cross-clip (a match counts only in another clip), in 03_reid's
+    summary columns (``embedder`` = :data:`SHAPE_EMBEDDER`, ``mode`` = ``keypoints``): ``reference``
+    (original tracks vs original tracks), and per method ``naive`` (its tracks vs the original's),
+    ``parrot`` (vs its own, other clips) and ``adaptive`` (the stronger of the two). Distances:
+    :func:`vidanon.metrics.attacks.shape_distmat` scaled by the original tracks' spread per bone."""
+    from vidanon.metrics import attacks, ranking
+
+    cols = [c for c in shape.columns if c.startswith("shape_")]
+    ok = shape[(shape["pid"] >= 0) & (shape[cols].notna().sum(axis=1) >= SHAPE_MIN_BONES)]
+    gallery = ok[ok["method"] == ORIGINAL]
+    if gallery.empty:
+        return pd.DataFrame()
+    clips = {c: i for i, c in enumerate(dict.fromkeys(shape["clip"]))}
+    g = gallery[cols].to_numpy(float)
+    spread = np.nanstd(g, axis=0) if len(g) > 1 else np.ones(len(cols))
+    scale = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
+
+    def scored(q, gal, attacker, direction, *, note=""):
+        dist = attacks.shape_distmat(q[cols].to_numpy(float), gal[cols].to_numpy(float), scale)
+        ev = ranking.score(dist, q["pid"].to_numpy(), gal["pid"].to_numpy(), q["clip"].map(clips).to_numpy(),
+                           gal["clip"].map(clips).to_numpy(), n_boot=n_boot, seed=seed)
+        return {"method": q["method"].iloc[0], "embedder": SHAPE_EMBEDDER, "protocol": "cross-clip",
+                "attacker": attacker, "mode": "keypoints", "direction": direction} | ev.row | (
+                    {"note": note} if note and not ev.row["note"] else {})
+
+    rows = [scored(gallery, gallery, "reference", "original->original")]
+    for method, q in ok[ok["method"] != ORIGINAL].groupby("method", sort=False):
+        naive = scored(q, gallery, "naive", "anonymized->original")
+        parrot = scored(q, q, "parrot", "anonymized->anonymized", note="gallery anonymized with the same method")
+        rows += [naive, parrot, attacks.strongest([naive, parrot])]
+    return pd.DataFrame(rows)
 
 
 # --- the one utility number ---------------------------------------------------------------
@@ -267,7 +323,7 @@ def _clip_job(job) -> dict:
     stride = frame_stride(clip.n_frames, u.frame_stride, u.max_frames)  # same rule as 05_quality
     face_ref = {t: np.asarray(face_det(rgb), float).reshape(-1, 5)[:, :4] for t, rgb in clip.frames(stride)}
     ex = _example_frame(scene)
-    out = {"inst": [], "dets": [], "motion": [], "examples": [], "joints": {}}
+    out = {"inst": [], "dets": [], "motion": [], "examples": [], "joints": {}, "shape": []}
     for name in version_names(p):
         frames = clip.version_frames(anonymized_path(ctx.work, name, clip.id), stride)
         keep_face = name in face_names
@@ -280,6 +336,7 @@ def _clip_job(job) -> dict:
         out["joints"][name] = j
         out["dets"] += d
         out["motion"] += motion_table(traj, clip.id, name, stride)
+        out["shape"] += shape_rows(traj, clip.id, name, scene.pids)
         out["examples"] += _examples(clip.id, name, ex, exk)
     return out
 
@@ -292,7 +349,8 @@ def run(ctx) -> dict[str, pd.DataFrame]:
     (per instance), ``utility_joints`` (per joint), ``utility_motion`` (per track),
     ``utility_detection`` (per clip and kind), ``utility_summary`` (per method, with CIs),
     ``utility_score`` (THE utility number, :func:`utility_score`), ``utility_examples`` (keypoints of
-    one example frame per clip) and, when enabled, ``utility_action``.
+    one example frame per clip), ``utility_body_shape`` (per track: body-shape features) and
+    ``privacy_body_shape`` (:func:`body_shape_attack`) and, when enabled, ``utility_action``.
     """
     from vidanon import scene as scene_mod
     from vidanon.core import executor
@@ -323,10 +381,14 @@ def run(ctx) -> dict[str, pd.DataFrame]:
         "utility_examples": pd.DataFrame(examples, columns=["clip", "method", "frame", "track_id", "kind", "joint",
                                                             "x", "y", "visibility"]),
     }
+    shape = pd.DataFrame([r for d in done for r in d["shape"]])
+    if len(shape):
+        tables["utility_body_shape"] = shape
+        tables["privacy_body_shape"] = body_shape_attack(shape, n_boot=u.bootstrap, seed=p.seed)
     if u.action.enabled:
         tables["utility_action"] = action_table(ctx, [c for c, _ in scenes], names, device)
     for name, df in tables.items():
-        if name in ("utility_pose", "utility_examples"):
+        if name in ("utility_pose", "utility_examples", "utility_body_shape"):
             ctx.save_metrics(df, name)  # large: parquet only
         else:
             ctx.save_table(df, name)
