@@ -384,7 +384,11 @@ def run(ctx) -> dict[str, pd.DataFrame]:
     shape = pd.DataFrame([r for d in done for r in d["shape"]])
     if len(shape):
         tables["utility_body_shape"] = shape
-        tables["privacy_body_shape"] = body_shape_attack(shape, n_boot=u.bootstrap, seed=p.seed)
+        attack = body_shape_attack(shape, n_boot=u.bootstrap, seed=p.seed)
+        if len(attack):  # empty when no labelled track shows enough of its body (upper-body shots)
+            tables["privacy_body_shape"] = attack
+        else:
+            log.info("body-shape attack: no labelled track with %d or more lengths seen", SHAPE_MIN_BONES)
     if u.action.enabled:
         tables["utility_action"] = action_table(ctx, [c for c, _ in scenes], names, device)
     for name, df in tables.items():
