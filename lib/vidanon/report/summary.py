@@ -144,6 +144,7 @@ def _as_percent(s: pd.Series) -> pd.Series:
 
 
 NO_QUESTION_CHANCE = 99.999  # percent: chance Rank-1 of a gallery holding one identity only
+MIN_QUERIES = 10  # an attack scored on fewer queries never wins unless it is all there is
 PRIMARY_ATTACKERS = ("naive", "reference")  # 03_reid: pretrained attacker; "reference" = original row
 
 
@@ -166,8 +167,8 @@ def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str |
     (03_reid's: any embedder, protocol, crop mode and attacker, adaptive ones included; :func:`summarize`
     adds 06's body-shape attack) and of dlib face
     identification (``faceid``), since privacy is only as good as the best attacker's failure; a
-    setting whose chance Rank-1 is 100 % (one identity in the gallery: no question asked) never wins
-    unless it is all a method has. Beside
+    setting whose chance Rank-1 is 100 % (one identity in the gallery: no question asked), or scored on
+    fewer than ``MIN_QUERIES`` queries, never wins unless it is all a method has. Beside
     it: ``rank1_naive``, the pretrained (naive) attacker with ``embedder`` (default: the first in the
     table, i.e. the first of params.reid.embedders), ``protocol`` (default: the first, cross-clip) and
     ``mode`` (default: aligned crops), and ``rank1_adaptive`` in that setting. Returns ``(table indexed
@@ -202,12 +203,15 @@ def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str |
         f["attack"] = "dlib face identification" + (" / " + f["protocol"].astype(str) if "protocol" in f else "")
         attacks.append(f)
     keep = ["method", "rank1", "rank1_lo", "rank1_hi", "rank5", "mAP", "chance", "attack"]
-    every = pd.concat([a[[c for c in keep if c in a.columns]] for a in attacks], ignore_index=True)
+    every = pd.concat([a[[c for c in keep + ["n_queries"] if c in a.columns]] for a in attacks], ignore_index=True)
+    asks = pd.Series(True, index=every.index)
     if "chance" in every.columns:
         # a gallery of one identity (chance 100 %) asks no identification question: its Rank-1 of 100 %
         # is no evidence of a leak, so it never wins unless a method has nothing else
-        asks = every["chance"].isna() | (every["chance"] < NO_QUESTION_CHANCE)
-        every = every[asks | ~every["method"].isin(every.loc[asks, "method"])]
+        asks &= every["chance"].isna() | (every["chance"] < NO_QUESTION_CHANCE)
+    if "n_queries" in every.columns:  # nor does a Rank-1 of 2 queries (e.g. 06's body shape on few tracks)
+        asks &= every["n_queries"].isna() | (every["n_queries"] >= MIN_QUERIES)
+    every = every[asks | ~every["method"].isin(every.loc[asks, "method"])]
     strongest = _best_per_method(every).set_index("method")
     out = strongest[[c for c in keep[1:] if c in strongest.columns]].join(out, how="outer")
     out["level"] = [privacy_level(v) for v in out["rank1"]]
@@ -285,7 +289,7 @@ def summarize(tables: Mapping[str, pd.DataFrame], embedder: str | None = None, p
     reid = next((tables[t] for t in ("reid_summary", "reid") if t in tables and len(tables[t])), None)
     shape = tables.get("privacy_body_shape")  # 06's body-shape attack: one more re-ID attack
     if reid is not None and shape is not None and len(shape) and {"method", "rank1"} <= set(shape.columns):
-        reid = pd.concat([reid, shape[[c for c in reid.columns if c in shape.columns]]], ignore_index=True)
+        reid = pd.concat([reid, shape], ignore_index=True)
     if reid is not None and {"method", "rank1"} <= set(reid.columns):
         table, setting = select_reid(reid, embedder, protocol, faceid=tables.get("faceid_summary"))
         parts.append(table)
