@@ -84,15 +84,60 @@ def test_method_changes_region_only(frame, method):
         assert not region[y2 + 40:, :].any(), "a face method touched the body"
 
 
-def test_body_region_follows_mask_or_box(frame):
+def test_body_region_follows_mask_then_pose_then_box(frame):
+    """The mask (joined with the pose's limbs) where the scene has one; the pose's limbs where the mask
+    failed; the box only where both failed, and each target says which."""
+    from vidanon.anonymize.regions import person_targets
+
+    solid = anonymize.get("body-solid", dilation=0, feather=0)
     scene = make_scene(frame.shape)
-    with_mask = anonymize.get("body-solid", dilation=0, feather=0).regions(0, scene, frame.shape)
-    no_mask = anonymize.get("body-solid", dilation=0, feather=0).regions(0, make_scene(frame.shape, mask=False),
-                                                                      frame.shape)
+    with_mask = solid.regions(0, scene, frame.shape)
+    no_mask = make_scene(frame.shape, mask=False)
+    by_pose = solid.regions(0, no_mask, frame.shape)
+    no_mask.keypoints = no_mask.keypoints.iloc[:0]
+    by_box = solid.regions(0, no_mask, frame.shape)
     x1, y1, x2, y2 = (int(v) for v in PERSON)
-    assert no_mask[y1 + 1:y2 - 1, x1 + 1:x2 - 1].all()           # the box without a mask
+    assert by_box[y1 + 1:y2 - 1, x1 + 1:x2 - 1].all()           # the box: neither mask nor pose
     assert not with_mask[y1 + 2, x1 + 2] and with_mask[(y1 + y2) // 2, (x1 + x2) // 2]   # the ellipse
-    assert with_mask.sum() < no_mask.sum()
+    assert 0 < by_pose.sum() < by_box.sum() and with_mask.sum() < by_box.sum()
+    assert [t.source for t in person_targets(0, scene, frame.shape)] == ["mask"]
+    assert [t.source for t in person_targets(0, make_scene(frame.shape, mask=False), frame.shape)] == ["pose"]
+    assert [t.source for t in person_targets(0, no_mask, frame.shape)] == ["box"]
+    tiny = make_scene(frame.shape)  # a mask of a few pixels is a failed mask
+    m = np.zeros(frame.shape[:2], bool)
+    m[100:104, 200:204] = True
+    tiny.masks = {(t, 1): rle_encode(m) for t in range(3)}
+    assert [t.source for t in person_targets(0, tiny, frame.shape)] == ["pose"]
+    solid.apply(frame, 0, no_mask)
+    solid.apply(frame, 0, tiny)
+    assert dict(solid.region_counts) == {"box": 1, "pose": 1}
+
+
+def test_body_methods_cover_a_raised_arm_the_mask_missed(frame):
+    """Synthetic (a drawn mask and pose, not a model's): the person's mask is their torso blob, their
+    right arm is raised above it. With the pose's limbs the body methods and the avatar cover the arm
+    up to the wrist; without (limbs=False) the arm stays as it was."""
+    h, w = frame.shape[:2]
+    scene = make_scene(frame.shape)
+    x1, y1, x2, y2 = PERSON
+    cx = (x1 + x2) / 2
+    kp = _pose(PERSON)
+    kp[14, :2] = (cx + .35 * (x2 - x1), y1 + .25 * (y2 - y1))   # the right elbow, raised
+    kp[16, :2] = (cx + .42 * (x2 - x1), y1 + .03 * (y2 - y1))   # the right wrist, above the head
+    scene.keypoints = pd.DataFrame([(t, 1, j, *kp[j]) for t in range(3) for j in range(33)],
+                                   columns=["frame", "track_id", "joint", "x", "y", "visibility"])
+    blob = np.zeros((h, w), bool)  # the segmenter's blob: the torso only
+    blob[int(y1 + .4 * (y2 - y1)):int(y2), int(cx - .25 * (x2 - x1)):int(cx + .25 * (x2 - x1))] = True
+    scene.masks = {(t, 1): rle_encode(blob) for t in range(3)}
+    forearm = [tuple(np.round(kp[14, :2] + f * (kp[16, :2] - kp[14, :2])).astype(int)) for f in (0.2, 0.5, 0.9)]
+    def removed(anon):  # the avatar draws the arm anyway: what it removes is the question
+        return anon._person_mask(1, scene, frame.shape) if anon.name == "avatar" else anon.regions(1, scene, frame.shape)
+
+    for method in ("body-solid", "body-blur", "silhouette", "avatar"):
+        region = removed(anonymize.get(method))
+        assert all(region[y, x] for x, y in forearm), f"{method} left the raised forearm uncovered"
+        without = removed(anonymize.get(method, limbs=False))
+        assert not any(without[y, x] for x, y in forearm[1:]), f"{method}: the test's blob already covers the arm"
 
 
 def test_original_is_identity(frame):
@@ -335,3 +380,73 @@ def test_avatar_mannequin_keeps_the_pose(frame, weights_dir):
     fig = anon._figure(1, scene, frame.shape)[1] > 0.99
     assert fig.sum() > 0.1 * (PERSON[2] - PERSON[0]) * (PERSON[3] - PERSON[1])
     assert anonymize.resolved_options("avatar", {})["_version"] == anon.VERSION
+
+
+def _real_pose_scene(frame):
+    """The test scene with the keypoints MediaPipe Pose finds on the real frame (all 3 frames)."""
+    from vidanon.models import detect
+
+    pose = detect.get_pose()
+    ref = np.asarray(pose(frame, np.array([PERSON])), float)
+    detect.close(pose)
+    assert np.isfinite(ref[0, :, :2]).all(), "no pose on the original frame"
+    scene = make_scene(frame.shape)
+    scene.keypoints = pd.DataFrame([(t, 1, j, *ref[0, j]) for t in range(3) for j in range(33)],
+                                   columns=["frame", "track_id", "joint", "x", "y", "visibility"])
+    return scene
+
+
+def _faces_in_person(img) -> dict[str, int]:
+    """Faces found inside the person's box by three detector families: CenterFace (the anonymizers'),
+    MediaPipe BlazeFace and dlib's HOG detector (upsampled once)."""
+    from vidanon.models import detect
+    from vidanon.models.embed.face import DlibFaceEmbedder
+
+    x1, y1, x2, y2 = PERSON
+    out = {}
+    for name, det in (("centerface", detect.get_face_detector("centerface")),
+                      ("mediapipe-face", detect.get_face_detector("mediapipe-face")),
+                      ("dlib-hog", DlibFaceEmbedder().detect)):
+        boxes = np.asarray(det(img), float).reshape(-1, 5 if name != "dlib-hog" else 4)
+        detect.close(det)
+        cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+        out[name] = int(((cx >= x1) & (cx <= x2) & (cy >= y1) & (cy <= y2)).sum())
+    return out
+
+
+def test_avatar_face_is_no_face_to_any_detector(frame, weights_dir):
+    """The mannequin drawn over a real person (real pose) has a head that none of three face detector
+    families takes for a face; the schematic face of ``face="schematic"`` is found (so the check can
+    fail), and the original face is found by all three."""
+    scene = _real_pose_scene(frame)
+    assert all(_faces_in_person(frame).values()), "the detectors miss the original face"
+    plain = _faces_in_person(anonymize.get("avatar").apply(frame, 1, scene))
+    assert not any(plain.values()), f"the avatar's head is taken for a face: {plain}"
+    schematic = _faces_in_person(anonymize.get("avatar", face="schematic").apply(frame, 1, scene))
+    assert sum(n > 0 for n in schematic.values()) >= 2, schematic
+
+
+def test_avatar_removes_an_incomplete_pose_without_drawing_it(frame):
+    """Synthetic poses: a person whose head joints are not seen (an occluded man's floating torso) or
+    whose joints lie outside their box (a pose found on a neighbour) is removed and not drawn."""
+    from vidanon.anonymize.avatar import drawable
+
+    kp = _pose(PERSON)
+    assert drawable(kp, PERSON)
+    headless = kp.copy()
+    headless[:11, 2] = 0.0
+    elsewhere = kp.copy()
+    elsewhere[:, 0] += 2 * (PERSON[2] - PERSON[0])
+    for pose in (headless, elsewhere):
+        assert not drawable(pose, PERSON)
+        scene = make_scene(frame.shape)
+        scene.keypoints = pd.DataFrame([(t, 1, j, *pose[j]) for t in range(3) for j in range(33)],
+                                       columns=["frame", "track_id", "joint", "x", "y", "visibility"])
+        anon = anonymize.get("avatar", limbs=False)
+        assert not anon._figure(1, scene, frame.shape)[1].any(), "a fragment was drawn"
+        out = anon.apply(frame, 1, scene)
+        assert anon.region_counts["figures_skipped"] == 1
+        x1, y1, x2, y2 = (int(v) for v in PERSON)
+        cy, cx = (y1 + y2) // 2, (x1 + x2) // 2
+        assert not np.array_equal(out[cy - 5:cy + 5, cx - 5:cx + 5], frame[cy - 5:cy + 5, cx - 5:cx + 5]), \
+            "the person was not removed"

@@ -129,8 +129,11 @@ def run_clip(clip, scene, method, out_path, *, keep_audio: bool = True, overwrit
     The file appears at ``out_path`` only when complete (vidanon.io.video.VideoWriter); it holds exactly
     the clip's frames at its fps, plus the source's audio when ``keep_audio`` and the clip is the whole
     file. ``frames_dir``: also write each frame as ``{t:06d}.png`` there. Returns ``frames``,
-    ``seconds`` (wall time, prepare pass included), ``fps`` (frames per second of processing) and
-    ``frames_changed``; a method that changed no frame warns that it found nothing to anonymize.
+    ``seconds`` (wall time, prepare pass included), ``fps`` (frames per second of processing),
+    ``frames_changed`` and, for methods that cover persons, how each person-frame was covered:
+    ``regions_pose`` (the segmentation failed, the pose's limbs stood in), ``regions_box`` (both
+    failed: the box) and, for the avatar, ``figures_skipped`` (removed, not drawn: the pose was
+    incomplete). A method that changed no frame warns that it found nothing to anonymize.
     """
     from vidanon.core.progress import tqdm
 
@@ -151,6 +154,8 @@ def run_clip(clip, scene, method, out_path, *, keep_audio: bool = True, overwrit
     if progress:
         frames = tqdm(frames, total=clip.n_frames, desc=f"{getattr(anon, 'name', method)} {clip.id}", leave=False)
     changed = 0
+    counts = getattr(anon, "region_counts", None)
+    before = dict(counts) if counts is not None else {}
     with VideoWriter(out_path, fps=clip.fps, audio_from=audio, overwrite=overwrite) as w:
         for t, rgb in frames:
             out = anon.apply(rgb, t, scene)
@@ -164,8 +169,12 @@ def run_clip(clip, scene, method, out_path, *, keep_audio: bool = True, overwrit
         warnings.warn(f"{name} on clip {clip.id!r}: found nothing to anonymize in {w.frames} frames (no "
                       f"{'face' if name.startswith(('face-', 'deepprivacy2-face')) else 'person'} in the scene); "
                       f"the video is written unchanged", stacklevel=2)
-    return {"frames": w.frames, "seconds": seconds, "fps": w.frames / seconds if seconds > 0 else float("nan"),
-            "frames_changed": changed}
+    stats = {"frames": w.frames, "seconds": seconds, "fps": w.frames / seconds if seconds > 0 else float("nan"),
+             "frames_changed": changed}
+    if counts is not None:
+        for key, source in (("regions_pose", "pose"), ("regions_box", "box"), ("figures_skipped", "figures_skipped")):
+            stats[key] = int(counts.get(source, 0) - before.get(source, 0))
+    return stats
 
 
 def _write_image(path: Path, rgb) -> None:

@@ -482,7 +482,7 @@ class DeepPrivacy2:
         out = np.zeros(shape[:2], bool)
         targets = face_targets(t, scene, shape, mask_scale=1.0, ellipse=False)
         if self.part != "face" or "FB_" in str(self.config or ""):
-            targets += person_targets(t, scene, shape, dilation=4)
+            targets += person_targets(t, scene, shape, dilation=4, limbs=False)  # DP2's own masks
         for tg in targets:
             out[tg.y0:tg.y1, tg.x0:tg.x1] |= tg.mask
         return out

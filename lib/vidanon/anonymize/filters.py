@@ -8,6 +8,8 @@ The scene's carried / interpolated rows make the regions follow tracks through m
 
 from __future__ import annotations
 
+from collections import Counter
+
 import cv2
 import numpy as np
 
@@ -51,6 +53,7 @@ class RegionFilter:
             raise ValueError(f"color must be three values in 0..255 (RGB), got {color!r}")
         self.effect, self.feather = effect, int(feather)
         self.blur_factor, self.blocks, self.color = float(blur_factor), int(blocks), tuple(int(c) for c in color)
+        self.region_counts: Counter = Counter()  # person regions filled, by source (mask / pose / box)
 
     def _targets(self, t: int, scene, shape) -> list[Target]:
         raise NotImplementedError
@@ -74,6 +77,8 @@ class RegionFilter:
         ``regions(t, ...)`` bit-identical to the input."""
         out = rgb.copy()
         for tg in self._targets(t, scene, rgb.shape):
+            if tg.source:
+                self.region_counts[tg.source] += 1
             roi = out[tg.y0:tg.y1, tg.x0:tg.x1]
             blend(roi, self._fill(roi, tg), feather_alpha(tg.mask, self.feather))
         return out
@@ -102,20 +107,22 @@ class FaceFilter(RegionFilter):
 
 
 class BodyFilter(RegionFilter):
-    """Blur / pixelate / solid-fill each person's mask (or box when the scene has no mask)."""
+    """Blur / pixelate / solid-fill each person's mask, joined with their pose's limbs (``limbs``);
+    the pose alone where the mask failed, and the box where both failed (see
+    :func:`vidanon.anonymize.regions.person_targets`; ``region_counts`` counts each kind)."""
 
-    def __init__(self, *, effect: str = "blur", dilation: int = 4, region: str = "mask", **kw):
+    def __init__(self, *, effect: str = "blur", dilation: int = 4, region: str = "mask", limbs: bool = True, **kw):
         super().__init__(effect=effect, **kw)
         if region not in ("mask", "box"):
             raise ValueError(f"region must be 'mask' or 'box', got {region!r}")
         if dilation < 0:
             raise ValueError(f"dilation must be >= 0, got {dilation}")
-        self.dilation, self.region = int(dilation), region
+        self.dilation, self.region, self.limbs = int(dilation), region, bool(limbs)
         self.name = f"body-{effect}"
 
     def _targets(self, t, scene, shape):
         return person_targets(t, scene, shape, dilation=self.dilation, margin=self.feather + 1,
-                              use_mask=self.region == "mask")
+                              use_mask=self.region == "mask", limbs=self.limbs)
 
 
 class Silhouette(BodyFilter):

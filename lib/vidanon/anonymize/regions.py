@@ -28,6 +28,7 @@ class Target:
     mask: np.ndarray
     size: tuple[int, int]
     track_id: int = -1
+    source: str = ""  # persons: "mask", "pose" (the mask failed, the pose's limbs stand in) or "box"
 
 
 def scale_box(box, scale: float) -> np.ndarray:
@@ -117,34 +118,114 @@ def pose_face_boxes(t: int, scene, skip_tracks=(), min_visibility: float = 0.5) 
     return np.array(out).reshape(-1, 4)
 
 
+# MediaPipe Pose bones that a person's region must cover: arms and hands, legs and feet, and the
+# torso's outline. A segmenter run on the person's box misses limbs outside its blob (a raised
+# sleeve) and whole persons in dark or crowded shots; the pose still finds them.
+BONES = [(11, 13), (13, 15), (15, 17), (15, 19), (15, 21), (12, 14), (14, 16), (16, 18), (16, 20), (16, 22),
+         (23, 25), (25, 27), (27, 29), (27, 31), (24, 26), (26, 28), (28, 30), (28, 32),
+         (11, 12), (11, 23), (12, 24), (23, 24), (0, 11), (0, 12)]
+TORSO = [11, 12, 24, 23]
+MIN_MASK_SHARE = 0.15  # a mask covering less of its box than this counts as failed
+
+
+def pose_region(pose: np.ndarray, box, shape, *, min_visibility: float = 0.5) -> np.ndarray:
+    """Bool (H, W): the body that one person's pose shows, as capsules along its visible bones
+    (:data:`BONES`), the torso polygon and a disc on the head, kept within the person ``box``
+    (x1, y1, x2, y2 pixels) grown by 10 % each side.
+
+    ``pose`` is (33, 3) MediaPipe joints: x, y (pixels), visibility in [0, 1]; joints below
+    ``min_visibility`` are not used. The bones' radius is 0.15 x the shoulder width (an upper arm is
+    about a third of it across) or, without both shoulders, 0.03 x the box height; at least 2 px.
+    All False when fewer than two joints of a bone are seen.
+    """
+    h, w = shape[:2]
+    out = np.zeros((h, w), np.uint8)
+    xy, vis = pose[:, :2], pose[:, 2] >= min_visibility
+    vis &= np.isfinite(xy).all(axis=1)
+    x1, y1, x2, y2 = (float(v) for v in box)
+    if vis[11] and vis[12]:
+        r = 0.15 * float(np.linalg.norm(xy[11] - xy[12]))
+    else:
+        r = 0.03 * (y2 - y1)
+    r = max(2, int(round(r)))
+    for a, b in BONES:
+        if vis[a] and vis[b]:
+            cv2.line(out, tuple(int(round(v)) for v in xy[a]), tuple(int(round(v)) for v in xy[b]), 1, 2 * r)
+    if vis[TORSO].all():
+        cv2.fillPoly(out, [np.round(xy[TORSO]).astype(np.int32).reshape(-1, 1, 2)], 1)
+    if vis[0] and out.any():  # the head around the nose
+        cv2.circle(out, tuple(int(round(v)) for v in xy[0]), int(round(1.5 * r)), 1, -1)
+    px, py = 0.1 * (x2 - x1), 0.1 * (y2 - y1)
+    keep = np.zeros_like(out)
+    keep[max(int(y1 - py), 0):max(int(np.ceil(y2 + py)), 0), max(int(x1 - px), 0):max(int(np.ceil(x2 + px)), 0)] = 1
+    return (out & keep).astype(bool)
+
+
+def pose_at(scene, t: int, track_id: int) -> np.ndarray | None:
+    """(33, 3) keypoints of one person at frame ``t`` from ``scene.keypoints`` (x, y, visibility;
+    joints without a row are NaN), or None when the scene has none for them."""
+    kp = scene.keypoints
+    if kp.empty:
+        return None
+    cached = getattr(scene, "_pose_index", None)
+    if cached is None or cached[0] is not kp:  # indexed once per keypoints table
+        index = {k: g.index.to_numpy() for k, g in kp.groupby(["frame", "track_id"])}
+        cached = (kp, index)
+        scene._pose_index = cached
+    rows = cached[1].get((t, track_id))
+    if rows is None:
+        return None
+    g = kp.loc[rows]
+    out = np.full((33, 3), np.nan)
+    j = g["joint"].to_numpy().astype(int)
+    ok = (j >= 0) & (j < 33)
+    out[j[ok]] = g[["x", "y", "visibility"]].to_numpy(float)[ok]
+    out[np.isnan(out[:, 2]), 2] = 0.0
+    return out
+
+
 def person_targets(t: int, scene, shape, *, dilation: int = 0, margin: int = 0, use_mask: bool = True,
-                   box_scale: float = 1.0) -> list[Target]:
-    """Targets of the persons of frame ``t``: the segmentation mask where the scene has one for
-    (t, track), else the box; grown by ``dilation`` pixels (masks miss hair and limb edges)."""
+                   box_scale: float = 1.0, limbs: bool = True) -> list[Target]:
+    """Targets of the persons of frame ``t``, grown by ``dilation`` pixels (masks miss hair and limb
+    edges). Each person's region is, in this order:
+
+    - ``"mask"``: the scene's segmentation mask for (t, track), joined with :func:`pose_region` of
+      their keypoints when ``limbs`` (a limb outside the segmenter's blob is covered);
+    - ``"pose"``: the pose region (with what the mask found) when the mask failed (missing, or under
+      ``MIN_MASK_SHARE`` of the box, as in dark or crowded shots) and the pose was found;
+    - ``"box"``: the (``box_scale``-grown) box when both failed, or when ``use_mask`` is False.
+
+    The ``source`` of each target says which, so that a stage can count the rectangles.
+    """
     out = []
     for row in scene.persons_at(t).itertuples(index=False):
         tid = int(row.track_id)
         box = scale_box((row.x1, row.y1, row.x2, row.y2), box_scale)
         size = (int(round(row.y2 - row.y1)), int(round(row.x2 - row.x1)))
-        rle = scene.masks.get((t, tid)) if use_mask else None
-        if rle is not None:
-            full = rle_decode(rle)
-            ys, xs = np.nonzero(full)
-            if ys.size == 0:
-                rle = None
-        if rle is None:
+        full, source = None, "box"
+        if use_mask:
+            rle = scene.masks.get((t, tid))
+            full = rle_decode(rle) if rle is not None else np.zeros(shape[:2], bool)
+            box_area = max((row.x2 - row.x1) * (row.y2 - row.y1), 1.0)
+            source = "mask" if full.sum() >= MIN_MASK_SHARE * box_area else "box"
+            pose = pose_at(scene, t, tid) if limbs else None
+            body = pose_region(pose, (row.x1, row.y1, row.x2, row.y2), shape) if pose is not None else None
+            if body is not None and body.any():
+                full |= body
+                source = "pose" if source == "box" else source
+        if source == "box":
             tg = box_target(box, shape, ellipse=False, margin=margin + dilation, track_id=tid)
             if tg is None:
                 continue
-            tg.size = size
+            tg.size, tg.source = size, "box"
             if dilation:
                 tg.mask = grow(tg.mask, dilation)
             out.append(tg)
             continue
-        roi = _roi((xs.min(), ys.min(), xs.max(), ys.max()), margin + dilation, shape)
-        y0, y1, x0, x1 = roi
+        ys, xs = np.nonzero(full)
+        y0, y1, x0, x1 = _roi((xs.min(), ys.min(), xs.max(), ys.max()), margin + dilation, shape)
         m = full[y0:y1, x0:x1]
-        out.append(Target(y0, y1, x0, x1, grow(m, dilation) if dilation else m.copy(), size, tid))
+        out.append(Target(y0, y1, x0, x1, grow(m, dilation) if dilation else m.copy(), size, tid, source))
     return out
 
 

@@ -30,15 +30,17 @@ from vidanon.metrics import leaks as lm
 
 log = logging.getLogger(__name__)
 
-RUN_COLUMNS = ["clip", "method", "key", "frames", "frames_changed", "seconds", "fps", "cached", "path"]
+RUN_COLUMNS = ["clip", "method", "key", "frames", "frames_changed", "seconds", "fps", "regions_pose", "regions_box",
+               "figures_skipped", "cached", "path"]
 
 
 # --- the videos ----------------------------------------------------------------------------------
 
 def make_video(ctx, clip, scene, spec) -> dict:
     """One clip x version as an H.264 video, made only when its cache key changed. Returns its row:
-    ``clip, method, key, frames, frames_changed, seconds, fps, cached, path`` (``path`` relative to the project
-    root; ``seconds``/``fps``: as measured when the video was made)."""
+    ``clip, method, key, frames, frames_changed, seconds, fps, regions_pose, regions_box, figures_skipped,
+    cached, path`` (``path`` relative to the project root; ``seconds``/``fps``: as measured when the video was
+    made; the region counts of :func:`vidanon.anonymize.run_clip`, NaN for face methods)."""
     from vidanon import scene as scene_mod
     from vidanon.io import cache
 
@@ -91,6 +93,21 @@ def speed_table(runs: pd.DataFrame) -> pd.DataFrame:
     tot = runs.groupby("method", sort=False)[["frames", "seconds"]].sum()
     per_clip["all"] = tot["frames"] / tot["seconds"]
     return pd.DataFrame(per_clip).round(1)
+
+
+def coverage_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """How the person methods covered the persons, per method (rows), in person-frames: ``by pose``
+    (the segmentation failed and the pose's limbs stood in), ``by box`` (both failed: a rectangle)
+    and, for the avatar, ``figures skipped`` (removed but not drawn, the pose being incomplete).
+    Every other person-frame was covered by its mask (joined with its limbs). Methods without person
+    regions (the face methods) are left out."""
+    cols = ["regions_pose", "regions_box", "figures_skipped"]
+    have = runs.dropna(subset=["regions_box"]) if "regions_box" in runs else runs.iloc[:0]
+    if have.empty:
+        return pd.DataFrame(columns=["method", "by pose", "by box", "figures skipped"]).set_index("method")
+    tot = have.groupby("method", sort=False)[cols].sum()
+    return pd.DataFrame({"by pose": tot["regions_pose"].astype(int), "by box": tot["regions_box"].astype(int),
+                         "figures skipped": tot["figures_skipped"].astype(int)})
 
 
 # --- the leak check --------------------------------------------------------------------------------
@@ -209,8 +226,12 @@ def run(ctx, scenes: list | None = None) -> dict[str, pd.DataFrame]:
     leak_df = pd.DataFrame([r for _, clip_leaks in done for r in clip_leaks])
     tables = {"anonymize_runs": runs, "anonymize_fps": speed_table(runs).reset_index(), "leaks": leak_df,
               "leaked_frames": leak_table(leak_df).reset_index()}
+    coverage = coverage_table(runs)
+    if not coverage.empty:  # no person methods: no table (an empty CSV is no table to read)
+        tables["anonymize_coverage"] = coverage.reset_index()
     for name, df in tables.items():
-        ctx.save_table(df, name, formats=("csv", "md") if name in ("anonymize_fps", "leaked_frames") else ("csv",))
+        md = name in ("anonymize_fps", "leaked_frames", "anonymize_coverage")
+        ctx.save_table(df, name, formats=("csv", "md") if md else ("csv",))
     return tables
 
 
