@@ -53,7 +53,6 @@ class RegionFilter:
             raise ValueError(f"color must be three values in 0..255 (RGB), got {color!r}")
         self.effect, self.feather = effect, int(feather)
         self.blur_factor, self.blocks, self.color = float(blur_factor), int(blocks), tuple(int(c) for c in color)
-        self.region_counts: Counter = Counter()  # person regions filled, by source (mask / pose / box)
 
     def _targets(self, t: int, scene, shape) -> list[Target]:
         raise NotImplementedError
@@ -118,6 +117,7 @@ class BodyFilter(RegionFilter):
         if dilation < 0:
             raise ValueError(f"dilation must be >= 0, got {dilation}")
         self.dilation, self.region, self.limbs = int(dilation), region, bool(limbs)
+        self.region_counts: Counter = Counter()  # person regions filled, by source (mask / pose / box)
         self.name = f"body-{effect}"
 
     def _targets(self, t, scene, shape):
