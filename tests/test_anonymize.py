@@ -155,6 +155,23 @@ def test_feather_and_scale():
     assert np.allclose(scale_box((0, 0, 10, 20), 1.3), (-1.5, -3, 11.5, 23))
 
 
+def test_blend_equals_the_alpha_formula_everywhere():
+    from vidanon.anonymize.regions import blend
+
+    rng = np.random.default_rng(0)
+    dst = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    new = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    m = np.zeros((40, 50), bool)
+    m[10:30, 15:35] = True
+    alpha = feather_alpha(m, 4)  # 1 inside, a band of 0 < alpha < 1, 0 outside
+    a = alpha[..., None]
+    want = np.clip(a * new.astype(np.float32) + (1 - a) * dst.astype(np.float32) + 0.5, 0, 255).astype(np.uint8)
+    got = dst.copy()
+    blend(got, new, alpha)
+    assert np.array_equal(got, want)
+    assert np.array_equal(got[alpha == 0], dst[alpha == 0]) and np.array_equal(got[alpha == 1], new[alpha == 1])
+
+
 def test_unknown_method_and_option():
     with pytest.raises(VidanonError, match="unknown anonymization method 'face-smudge'"):
         anonymize.get("face-smudge")

@@ -249,7 +249,9 @@ def feather_alpha(mask: np.ndarray, feather: int) -> np.ndarray:
 
 def blend(dst: np.ndarray, new: np.ndarray, alpha: np.ndarray) -> None:
     """``dst = alpha * new + (1 - alpha) * dst`` in place (uint8), only where alpha > 0."""
-    on = alpha > 0
+    full = alpha >= 1
+    dst[full] = new[full]  # what the formula gives there, without float work on the (large) mask interior
+    on = (alpha > 0) & ~full  # the feather band
     if not on.any():
         return
     a = alpha[on][:, None]
