@@ -118,6 +118,11 @@ class ReidSection(Section):
     )
     reverse: bool = Field(False, description="Also anonymized gallery vs original queries.")
     adaptive: bool = Field(True, description="Also an attacker that adapts to each method.")
+    finetuned: bool = Field(False, description="Also the fine-tuned attacker (Hanisch et al.): the first OSNet embedder "
+                                               "trained further on each method's aligned anonymized crops of other "
+                                               "identities (leave-identities-out folds); minutes per method on a CPU.")
+    finetune_epochs: int = Field(4, ge=1, description="Fine-tuned attacker: passes over the training crops.")
+    finetune_folds: int = Field(2, ge=2, description="Fine-tuned attacker: leave-identities-out folds.")
     bootstrap: int = Field(1000, ge=0, description="Bootstrap resamples for the CIs (0 = none).")
     faceid: bool = Field(True, description="dlib face identification leakage.")
     faceid_max_per_track: int = Field(10, ge=1, description="Face identification: at most this many evenly "

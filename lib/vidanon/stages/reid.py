@@ -20,10 +20,15 @@ Attackers (all scored against the same labelled gallery identities):
 - ``learned``: query and gallery features are each centred on their own mean (removes the shift the
   method gives every feature), then a ridge map from anonymized to original features, fitted on the
   aligned crop pairs of the OTHER identities (leave-one-identity-out), is applied to the queries.
-- ``adaptive``: the strongest of naive, parrot and learned for each method x embedder x protocol x
-  mode (highest Rank-1, then mAP): an attacker who knows the method uses whichever attack works
-  best, and is never weaker than the naive one. The choice is made on the test queries, so it is a
-  worst case for the method (slightly optimistic for the attacker); its note names the attack.
+- ``finetuned`` (``reid.finetuned``, off by default: minutes per method on a CPU): the standard strong
+  attacker of Hanisch et al. 2023. The OSNet embedder is trained further (vidanon.models.embed.finetune)
+  on the method's anonymized crops of OTHER identities (leave-identities-out folds: each query is
+  ranked by the model of the fold that never saw its identity), then matches anonymized against
+  anonymized as the parrot does.
+- ``adaptive``: the strongest of naive, parrot, learned (and finetuned) for each method x embedder x
+  protocol x mode (highest Rank-1, then mAP): an attacker who knows the method uses whichever attack
+  works best, and is never weaker than the naive one. The choice is made on the test queries, so it is
+  a worst case for the method (slightly optimistic for the attacker); its note names the attack.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+import logging
+
 import numpy as np
 import pandas as pd
 
@@ -39,6 +46,9 @@ from vidanon.core.versions import ORIGINAL, PROTOCOLS, camids_for
 from vidanon.io.crops import read_market_folder
 from vidanon.metrics import attacks, ranking
 from vidanon.models.embed import embed_files
+
+log = logging.getLogger(__name__)
+
 SUMMARY_COLUMNS = ["method", "embedder", "protocol", "attacker", "mode", "direction", "rank1", "rank1_lo", "rank1_hi",
                    "rank5", "rank10", "mAP", "mAP_lo", "mAP_hi", "mINP", "chance_rank1", "chance_mAP",
                    "privacy_level", "n_queries", "n_gallery", "n_identities", "note"]
@@ -89,10 +99,11 @@ class _Tables:
 
 
 def _record(out: _Tables, label: dict, q: Side, g: Side, *, n_boot: int, seed: int, top: int, note: str = "",
-            ranked: bool = True) -> dict:
-    """Score q against g and append the summary row, the per-identity rows and (``ranked``) the
-    top-``top`` gallery of the first query of each identity to ``out``; returns the summary row."""
-    dist = ranking.cosine_distmat(q.feats, g.feats)
+            ranked: bool = True, dist: np.ndarray | None = None) -> dict:
+    """Score q against g (cosine distances of their features, or ``dist`` (Q, G) when given) and append
+    the summary row, the per-identity rows and (``ranked``) the top-``top`` gallery of the first query of
+    each identity to ``out``; returns the summary row."""
+    dist = ranking.cosine_distmat(q.feats, g.feats) if dist is None else dist
     ev = ranking.score(dist, q.pids, g.pids, q.cams, g.cams, n_boot=n_boot, seed=seed)
     row = label | ev.row | ({"note": note} if note and not ev.row["note"] else {})
     out.rows.append(row)
@@ -122,7 +133,7 @@ def _label(*, method: str, embedder: str, protocol: str, mode: str, attacker: st
 
 
 def _attack_method(out: _Tables, label, *, anon: pd.DataFrame, orig: pd.DataFrame, q: Side, g: Side,
-                   reverse: bool, adaptive: bool, scoring: dict) -> None:
+                   reverse: bool, adaptive: bool, scoring: dict, finetuned: tuple | None = None) -> None:
     """Every attacker on the anonymized queries ``q`` of one method (see the module doc)."""
     naive = _record(out, label(attacker="naive", direction="anonymized->original"), q, g, **scoring)
     if reverse:
@@ -136,12 +147,62 @@ def _attack_method(out: _Tables, label, *, anon: pd.DataFrame, orig: pd.DataFram
     learned = _record(out, label(attacker="learned", direction="anonymized->original"), replace(q, feats=qa),
                       replace(g, feats=ga),
                       **scoring, note=note, ranked=False)
-    out.rows.append(attacks.strongest([naive, parrot, learned]))
+    rows = [naive, parrot, learned]
+    if finetuned is not None:  # (anonymized x anonymized distances, note) of finetuned_distmat
+        rows.append(_record(out, label(attacker="finetuned", direction="anonymized->anonymized"), q, q, **scoring,
+                            note=finetuned[1], ranked=False, dist=finetuned[0]))
+    out.rows.append(attacks.strongest(rows))
+
+
+def identity_folds(pids: np.ndarray, folds: int, seed: int = 0) -> np.ndarray:
+    """Fold (0 .. folds-1) of each row: identities dealt at random (seeded) into ``folds`` groups of
+    about equal size, so that no identity is in two folds."""
+    ids = np.unique(pids)
+    perm = np.random.default_rng(seed).permutation(ids)
+    fold_of = {int(pid): i % folds for i, pid in enumerate(perm)}
+    return np.array([fold_of[int(p)] for p in pids], int)
+
+
+def finetuned_distmat(anon: pd.DataFrame, *, recipe, folds: int, cache_dir: Path | None = None,
+                      label: str = "") -> tuple[np.ndarray, str] | None:
+    """(N, N) cosine distances between a method's anonymized crops (``anon``: manifest rows, pid >= 0)
+    under the fine-tuned attacker, and the note for its rows; None when a fold would train on fewer
+    than 2 identities. Row i comes from the model fine-tuned on the folds that do not hold row i's
+    identity (:func:`identity_folds`; vidanon.models.embed.finetune with ``recipe``), so no query is
+    ranked by a model that saw its person. The training time goes to the log."""
+    from vidanon.io import cache
+    from vidanon.io.crops import read_crops
+    from vidanon.models.embed.finetune import finetune
+
+    pids = anon["pid"].to_numpy().astype(int)
+    fold = identity_folds(pids, folds, recipe.seed)
+    if any(np.unique(pids[fold != f]).size < 2 for f in range(folds)):
+        log.info("finetuned attacker %s: too few identities (%d) for %d folds; left out", label,
+                 np.unique(pids).size, folds)
+        return None
+    paths = [str(p) for p in anon["path"]]
+    keys = [cache.file_hash(p) for p in paths]
+    crops = read_crops(paths)
+    dist = np.empty((len(paths), len(paths)), np.float64)
+    seconds = 0.0
+    for f in range(folds):
+        train = np.flatnonzero(fold != f)
+        model = finetune([crops[i] for i in train], pids[train], recipe=recipe, crop_keys=[keys[i] for i in train],
+                         cache_dir=cache_dir)
+        seconds += model.seconds
+        feats = model.embed(crops)
+        test = fold == f
+        dist[test] = ranking.cosine_distmat(feats[test], feats)
+    log.info("finetuned attacker %s: %d crops of %d identities, %d folds, trained in %.0f s%s", label, len(paths),
+             np.unique(pids).size, folds, seconds, " (cached)" if seconds == 0 else "")
+    note = (f"{recipe.base} fine-tuned {recipe.epochs} epochs on the method's crops of other identities "
+            f"({folds} leave-identities-out folds); gallery anonymized with the same method")
+    return dist, note
 
 
 def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS, reverse: bool = False,
                       adaptive: bool = True, n_boot: int = 1000, seed: int = 0, top: int = 5,
-                      cache_dir: Path | None = None):
+                      cache_dir: Path | None = None, finetune: dict | None = None):
     """Every method x embedder x protocol x attacker of a crops manifest.
 
     ``manifest``: the crops contract (docs/architecture.md) with absolute ``path``; rows with pid < 0
@@ -149,6 +210,9 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS,
     the summary table (SUMMARY_COLUMNS), per-identity Rank-1/mAP, and for each method x embedder x
     protocol the top-``top`` gallery of one query of each identity (paths, true match marked).
     ``cache_dir``: where crop features are kept between runs (:func:`vidanon.models.embed.embed_files`).
+    ``finetune``: ``{"recipe": finetune.Recipe, "folds": int, "modes": [...], "cache_dir": Path}`` adds the
+    fine-tuned attacker (:func:`finetuned_distmat`) for the embedder named ``recipe.base``, in those crop
+    modes, to the adaptive attacker's choice.
     """
     df = manifest[manifest["pid"] >= 0].reset_index(drop=True)
     if df.empty:
@@ -159,6 +223,7 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS,
     paths = df["path"].drop_duplicates().tolist()
     scoring = {"n_boot": n_boot, "seed": seed, "top": top}
     out = _Tables()
+    tuned_by: dict = {}
     for emb in embedders:
         feats = dict(zip(paths, embed_files(emb, paths, cache_dir=cache_dir)))  # each crop file embedded once
         orig_all = df[df["method"] == ORIGINAL]
@@ -175,8 +240,15 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS,
                     if anon.empty:
                         continue
                     label = partial(_label, method=m, embedder=emb.name, protocol=protocol, mode=mode)
+                    tuned = None
+                    if adaptive and finetune and emb.name == finetune["recipe"].base and mode in finetune["modes"]:
+                        if (m, mode) not in tuned_by:  # trained once, scored under every protocol
+                            tuned_by[(m, mode)] = finetuned_distmat(
+                                anon, recipe=finetune["recipe"], folds=finetune["folds"],
+                                cache_dir=finetune.get("cache_dir"), label=f"{m} / {mode}")
+                        tuned = tuned_by[(m, mode)]
                     _attack_method(out, label, anon=anon, orig=orig, q=Side.of(anon, feats, protocol), g=g, reverse=reverse,
-                                   adaptive=adaptive, scoring=scoring)
+                                   adaptive=adaptive, scoring=scoring, finetuned=tuned)
     concat = lambda parts: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()  # noqa: E731
     summary = pd.DataFrame(out.rows)
     summary = summary[SUMMARY_COLUMNS]
@@ -242,9 +314,19 @@ def run(ctx) -> dict[str, pd.DataFrame]:
     p = ctx.params.reid
     manifest = load_manifest(ctx.work)
     embedders = [embed.get(n, device=ctx.params.device) for n in p.embedders]
+    finetune = None
+    if p.finetuned:
+        from vidanon.core.errors import ParamsError
+        from vidanon.models.embed.finetune import Recipe
+
+        bases = [n for n in p.embedders if n.startswith("osnet")]
+        if not bases:
+            raise ParamsError("reid.finetuned: fine-tuning needs an OSNet embedder in reid.embedders")
+        finetune = {"recipe": Recipe(base=bases[0], epochs=p.finetune_epochs, seed=p.seed), "folds": p.finetune_folds,
+                    "modes": ["aligned"], "cache_dir": ctx.work / "finetuned"}
     summary, per_id, ranked = evaluate_manifest(manifest, embedders, protocols=p.protocols, reverse=p.reverse,
                                                 adaptive=p.adaptive, n_boot=p.bootstrap, seed=p.seed,
-                                                cache_dir=ctx.work / "features")
+                                                cache_dir=ctx.work / "features", finetune=finetune)
     if len(ranked):
         ranked = ranked.assign(query_path=[_rel(x, ctx.work) for x in ranked["query_path"]],
                                gallery_path=[_rel(x, ctx.work) for x in ranked["gallery_path"]])
