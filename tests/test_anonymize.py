@@ -467,3 +467,28 @@ def test_avatar_removes_an_incomplete_pose_without_drawing_it(frame):
         cy, cx = (y1 + y2) // 2, (x1 + x2) // 2
         assert not np.array_equal(out[cy - 5:cy + 5, cx - 5:cx + 5], frame[cy - 5:cy + 5, cx - 5:cx + 5]), \
             "the person was not removed"
+
+
+def test_neutral_avatar_keeps_the_pose_and_nothing_of_the_place(frame, weights_dir):
+    """background="grey", proportions="canonical" (the default params' avatar-neutral): every pixel that
+    is not a figure is the same grey, every pixel counts as changed, and MediaPipe Pose still finds the
+    figure's pose in the person's box."""
+    from vidanon.anonymize.avatar import GREY
+    from vidanon.models import detect
+    from vidanon.metrics import pose as P
+
+    scene = _real_pose_scene(frame)
+    anon = anonymize.get("avatar", background="grey", proportions="canonical")
+    anon.prepare(iter([(t, frame) for t in range(3)]), scene)
+    out = anon.apply(frame, 1, scene)
+    figure = anon._figure(1, scene, frame.shape)[1] > 0
+    assert figure.any() and (out[~figure] == GREY).all()
+    assert anon.regions(1, scene, frame.shape).all()
+    pose = detect.get_pose()
+    box = np.array([PERSON])
+    ref, got = np.asarray(pose(frame, box), float), np.asarray(pose(out, box), float)
+    detect.close(pose)
+    oks = float(P.oks(ref, got, P.box_area(box))[0])
+    assert oks > 0.4, f"MediaPipe Pose lost the neutral avatar's pose (OKS {oks:.2f})"
+    with pytest.raises(VidanonError, match="background must be"):
+        anonymize.get("avatar", background="blurred")

@@ -168,3 +168,42 @@ def test_body_shape_attack_finds_bone_lengths_not_appearance():
     same = utility.body_shape_attack(pd.DataFrame(tracks(ORIGINAL, True) + tracks("avatar", True)), n_boot=0)
     r1 = same[(same["method"] == "avatar") & (same["attacker"] == "naive")]["rank1"].iloc[0]
     assert r1 < 0.5  # same proportions: jitter decides, near the chance of 1/7
+
+
+def test_canonical_proportions_defeat_the_body_shape_attacker():
+    """The avatar's proportions="canonical" (vidanon.anonymize.retarget): the builds that the body-shape
+    attacker tells apart (Rank-1 >= 0.9) become one build (Rank-1 < 0.5, near chance 1/7), every
+    bone keeps its direction, and the shoulders' midpoint stays where it was."""
+    from vidanon.anonymize.retarget import BONES, canonical_track
+    from vidanon.core.versions import ORIGINAL
+
+    rng = np.random.default_rng(1)
+    builds = {0: (0.8, 0.8), 1: (1.0, 1.0), 2: (1.2, 1.2), 3: (0.8, 1.2), 4: (1.2, 0.8)}
+
+    def tracks(method, canonical):
+        rows = []
+        for clip in range(3):
+            for pid, (arm, leg) in builds.items():
+                frames = _skeleton(arm, leg, shoulders=0.4 + 0.05 * pid, rng=rng)
+                if canonical:
+                    new = canonical_track(frames)
+                    for a, b, _ in BONES:
+                        if a < 33:  # a bone between two real joints: same direction
+                            d0, d1 = frames[:, b, :2] - frames[:, a, :2], new[:, b, :2] - new[:, a, :2]
+                            ok = np.isfinite(d0).all(axis=1)
+                            cos = (d0[ok] * d1[ok]).sum(1) / np.linalg.norm(d0[ok], axis=1) / np.linalg.norm(d1[ok], axis=1)
+                            assert np.allclose(cos, 1.0)
+                    assert np.allclose(new[:, [11, 12], :2].mean(1), frames[:, [11, 12], :2].mean(1))
+                    frames = new
+                traj = {pid: {t: (None, frames[t], 100.0) for t in range(len(frames))}}
+                rows += utility.shape_rows(traj, f"c{clip}", method, {pid: pid})
+        return rows
+
+    def rank1(canonical, attacker):
+        table = utility.body_shape_attack(pd.DataFrame(tracks(ORIGINAL, False) + tracks("avatar", canonical)),
+                                          n_boot=0)
+        return table[(table["method"] == "avatar") & (table["attacker"] == attacker)]["rank1"].iloc[0]
+
+    assert rank1(False, "naive") >= 0.9 and rank1(False, "parrot") >= 0.9
+    # against the original gallery and against other canonical figures (the parrot knows the method)
+    assert rank1(True, "naive") < 0.5 and rank1(True, "parrot") < 0.5

@@ -15,6 +15,11 @@ A person whose pose is only partly found (no shoulders or no head joint seen, or
 outside their box) is removed and not drawn: a floating torso or a fragment of a limb would be a
 figure in the wrong place (``figures_skipped`` counts them).
 
+``avatar-neutral`` in the default params is this avatar with ``proportions="canonical"`` (every
+figure has the same bone lengths, :mod:`vidanon.anonymize.retarget`) and ``background="grey"`` (the
+frame is a uniform grey under the figures): built from 03's leak table, where the surroundings alone
+re-identified people within a clip and the body-shape attacker used bone-length ratios.
+
 The person is removed by filling their region with background: a temporal median of the clip
 (person pixels excluded) where the camera is static, inpainting (OpenCV Telea) otherwise or where
 the median never saw the background. Keypoints (MediaPipe Pose, 33 joints) are One-Euro smoothed
@@ -33,6 +38,7 @@ import cv2
 import numpy as np
 
 from vidanon.anonymize.regions import blend, feather_alpha, grow, person_targets
+from vidanon.anonymize.retarget import canonical_track
 from vidanon.anonymize.smoothing import smooth_keypoints
 
 log = logging.getLogger(__name__)
@@ -46,6 +52,7 @@ LEG = [(23, 25, 0.19, 0.13), (25, 27, 0.13, 0.08)]
 CLOTH = (70, 80, 100)  # plain grey-blue shirt; trousers and shoes are darker
 RIM, RIM_SIGMA = 0.6, 0.01  # rim darkening (fraction) and its width (fraction of the frame size)
 HAIR = (70, 58, 50)
+GREY = 128  # background="grey": every pixel that is not a figure
 SKIN = (215, 175, 145)  # one neutral skin tone for everyone: pose detectors need skin-like parts
 # far-side limbs are darker; part outlines (1 = none: dark cartoon outlines made YOLOv5 miss the figure)
 FAR_SHADE, EDGE_SHADE = 0.78, 1.0
@@ -63,7 +70,11 @@ class Avatar:
     reused when its keypoints are missing), ``limbs`` (the removed region also covers the pose's
     limbs, see :func:`vidanon.anonymize.regions.person_targets`), ``face`` ("plain": a head no
     face detector takes for a face; "schematic": dark eyes, nose and mouth dots, which keep more of
-    the pose for pose models and are found as a face by them).
+    the pose for pose models and are found as a face by them), ``proportions`` ("own": the figure
+    follows the person's joints; "canonical": the same bone lengths for everyone, the joint angles
+    kept, :mod:`vidanon.anonymize.retarget`), ``background`` ("clip": the person's surroundings as
+    they were, the removed region filled from the clip's background; "grey": the whole frame a
+    uniform grey under the figures, so nothing of the place is left).
     """
 
     name = "avatar"
@@ -73,7 +84,7 @@ class Avatar:
                  color: tuple[int, int, int] = SKIN, cloth_color: tuple[int, int, int] = CLOTH,
                  min_visibility: float = 0.5, min_cutoff: float = 1.0, beta: float = 0.05,
                  static_threshold: float = 8.0, median_frames: int = 30, hold: int = 5, region: str = "mask",
-                 limbs: bool = True, face: str = "plain"):
+                 limbs: bool = True, face: str = "plain", proportions: str = "own", background: str = "clip"):
         self.dilation, self.feather = int(dilation), int(feather)
         self.color = tuple(int(c) for c in color)
         self.cloth_color = tuple(int(c) for c in cloth_color)
@@ -83,7 +94,12 @@ class Avatar:
             raise ValueError(f"region must be 'mask' or 'box', got {region!r}")
         if face not in ("plain", "schematic"):
             raise ValueError(f"face must be 'plain' or 'schematic', got {face!r}")
+        if proportions not in ("own", "canonical"):
+            raise ValueError(f"proportions must be 'own' or 'canonical', got {proportions!r}")
+        if background not in ("clip", "grey"):
+            raise ValueError(f"background must be 'clip' or 'grey', got {background!r}")
         self.region, self.limbs, self.face = region, bool(limbs), face
+        self.proportions, self.background_mode = proportions, background
         self.region_counts: Counter = Counter()  # removed person regions by source, "figures_skipped"
         self.background: np.ndarray | None = None  # (H, W, 3) uint8 from prepare(), None = inpaint
         self.static: bool | None = None
@@ -94,6 +110,9 @@ class Avatar:
     def prepare(self, frames, scene) -> None:
         """Estimate the clip's background from ``frames`` (an iterable of ``(t, rgb)``, read once,
         only ``median_frames`` of them kept) and decide whether the camera is static."""
+        if self.background_mode == "grey":  # nothing of the clip is shown: no background to estimate
+            self.background, self.static = None, None
+            return
         n = max(scene.n_frames, 1)
         keep = set(np.linspace(0, n - 1, min(self.median_frames, n)).round().astype(int).tolist())
         stack, masks = [], []
@@ -127,6 +146,8 @@ class Avatar:
                 j = g["joint"].to_numpy().astype(int)
                 ok = j < 33
                 arr[fi[ok], j[ok]] = g[["x", "y", "visibility"]].to_numpy()[ok]
+                if self.proportions == "canonical":
+                    arr = canonical_track(arr, min_visibility=self.min_visibility)
                 self._kp[int(tid)] = (frames, arr)
             self._kp_scene = scene
         return self._kp
@@ -164,12 +185,18 @@ class Avatar:
         return colour, layer.astype(np.float32) / 255.0
 
     def regions(self, t: int, scene, shape) -> np.ndarray:
+        if self.background_mode == "grey":
+            return np.ones(shape[:2], bool)  # every pixel is replaced
         removed = feather_alpha(self._person_mask(t, scene, shape), self.feather) > 0
         return removed | (self._figure(t, scene, shape)[1] > 0)
 
     def apply(self, rgb: np.ndarray, t: int, scene) -> np.ndarray:
-        out = rgb.copy()
         hard = self._person_mask(t, scene, rgb.shape, count=True)
+        if self.background_mode == "grey":
+            out = np.full_like(rgb, GREY)
+            hard[:] = False
+        else:
+            out = rgb.copy()
         if hard.any():
             fill = None
             if self.static and self.background is not None:

