@@ -454,3 +454,18 @@ def test_a_few_queries_never_make_the_strongest_attack():
     strong = shape.assign(n_queries=40)  # the same Rank-1 on real evidence does win
     s, _, _ = summary.summarize(dict(t, privacy_body_shape=strong))
     assert s.loc["avatar", "rank1"] == 100 and "body shape" in s.loc["avatar", "attack"]
+
+
+def test_findings_say_how_close_a_method_came_to_chance():
+    from vidanon.report.findings import findings
+
+    summary = pd.DataFrame({"rank1": [100.0, 40.0, 12.0], "rank1_lo": [100.0, 35.0, 8.0],
+                            "rank1_hi": [100.0, 45.0, 16.0], "chance": [4.0, 4.0, 4.0],
+                            "attack": ["naive", "parrot", "context parrot"], "utility": [0.96, 0.8, 0.6]},
+                           index=["original", "avatar", "avatar-neutral"])
+    text = " ".join(findings(summary))
+    assert "No method is down to chance" in text and "Closest: avatar-neutral, Rank-1 12.0 % [8.0, 16.0]" in text
+    assert "8.0 points above" in text and "the leak in the way: context parrot" in text
+    summary.loc["avatar-neutral", "rank1_lo"] = 3.0
+    text = " ".join(findings(summary))
+    assert "Down to chance against the strongest attack" in text and "avatar-neutral (Rank-1 12.0 % [3.0, 16.0]" in text

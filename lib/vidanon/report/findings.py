@@ -42,6 +42,31 @@ def _util(row, label: str) -> str:
     return f"{label or 'utility'} {v:.2f}{ci}"
 
 
+def _closest_to_chance(methods: pd.DataFrame, label: str) -> str:
+    """Whether any method's strongest attack is down to chance (its 95 % CI reaches the chance level),
+    and if none is, which one comes closest (Rank-1 minus chance) and the attack that keeps it above."""
+    need = {"rank1", "rank1_lo", "chance"}
+    if not need <= set(methods.columns):
+        return ""
+    r1, lo, ch = (pd.to_numeric(methods[c], errors="coerce") for c in ("rank1", "rank1_lo", "chance"))
+    ok = r1.notna() & lo.notna() & ch.notna()
+    if not ok.any():
+        return ""
+    at_chance = [m for m in methods.index[ok] if lo[m] <= ch[m]]
+    if at_chance:
+        parts = [f"{m} (Rank-1 {_pct(methods.loc[m])}, chance {ch[m]:.1f} %"
+                 + (f", {_util(methods.loc[m], label)}" if _util(methods.loc[m], label) else "") + ")"
+                 for m in at_chance]
+        return "Down to chance against the strongest attack (its 95 % CI reaches the chance level): " + \
+            "; ".join(parts) + "."
+    gap = (r1 - ch)[ok]
+    m = gap.idxmin()
+    row = methods.loc[m]
+    return (f"No method is down to chance against its strongest attack. Closest: {m}, Rank-1 {_pct(row)} "
+            f"against chance {ch[m]:.1f} % ({gap[m]:.1f} points above); the leak in the way: "
+            f"{row.get('attack', 'n/a')}.")
+
+
 def findings(summary: pd.DataFrame, info: dict | None = None) -> list[str]:
     """Sentences on the run's result, from ``summary`` (indexed by method); [] when it has no Rank-1.
 
@@ -76,6 +101,9 @@ def findings(summary: pd.DataFrame, info: dict | None = None) -> list[str]:
          f" ({best.get('level', 'n/a')}; the attack that won: {best.get('attack', 'n/a')}"
          + (f"; chance {chance:.1f} %" if chance is not None else "") + ")")
     out.append(s + (f", at {util}." if util else "."))
+    near = _closest_to_chance(methods, label)
+    if near:
+        out.append(near)
     if REFERENCE in summary.index:
         ref = summary.loc[REFERENCE]
         out.append(f"Unprotected, the original video is re-identified at Rank-1 {_pct(ref)}"
