@@ -94,3 +94,28 @@ def test_onnx_runtime_features_equal_torch(name, weights_dir):
     fast, ref = embed.get(name, runtime="onnx"), embed.get(name, runtime="torch")
     assert "ONNX Runtime" in fast.description and "ONNX Runtime" not in ref.description
     np.testing.assert_allclose(fast.embed(crops), ref.embed(crops), atol=1e-4)
+
+
+def test_onnx_export_prints_no_tracer_warning(tmp_path):
+    """The tracer's warnings (a Python branch on a tensor, as in torchreid's OSNet) printed in the middle
+    of a run's terminal; the export helper keeps them out, and the graph still runs."""
+    import warnings
+
+    import onnxruntime as ort
+    import torch
+
+    from vidanon.models.detect._onnx import export
+
+    class Branchy(torch.nn.Module):
+        def forward(self, x):
+            if x.sum() > 0:  # TracerWarning: converting a tensor to a Python boolean
+                return x * 2
+            return x
+
+    path = tmp_path / "branchy.onnx"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        export(Branchy().eval(), torch.ones(1, 3), path, input_names=["x"], output_names=["y"], opset_version=17)
+    assert not [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)], [str(w.message) for w in caught]
+    y = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": np.ones((1, 3), np.float32)})
+    assert np.allclose(y[0], 2.0)

@@ -17,7 +17,7 @@ import numpy as np
 
 from vidanon.core.errors import WeightsError
 from vidanon.models.detect._boxes import EMPTY, clip_boxes, letterbox, nms, working_shape
-from vidanon.models.detect._onnx import session_options
+from vidanon.models.detect._onnx import export, session_options
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +149,9 @@ def export_onnx(checkpoint: Path, size: tuple[int, int]) -> Path:
         if type(m).__name__ == "Detect":  # YOLOv5's head (its package imports itself as `models`)
             m.inplace, m.export, m.dynamic = False, True, False
     log.info("exporting %s to ONNX at %dx%d (once; cached in %s)", Path(checkpoint).name, w, h, out.parent)
-    with atomic_path(out) as tmp, torch.no_grad():
-        torch.onnx.export(model, torch.zeros(1, 3, h, w), str(tmp), opset_version=12, do_constant_folding=True,
-                          input_names=["images"], output_names=["output0"], dynamo=False)
+    with atomic_path(out) as tmp:
+        export(model, torch.zeros(1, 3, h, w), tmp, opset_version=12, do_constant_folding=True,
+               input_names=["images"], output_names=["output0"])
     return out
 
 

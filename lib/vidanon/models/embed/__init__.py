@@ -175,16 +175,15 @@ class OnnxModule:
 
         from vidanon.core.atomic import atomic_path
         from vidanon.io import weights
-        from vidanon.models.detect._onnx import session_options
+        from vidanon.models.detect._onnx import export, session_options
 
         path = weights.cache_dir() / f"{name}.onnx"
         if not path.is_file():
             import torch
 
-            with atomic_path(path) as tmp, torch.no_grad():
-                torch.onnx.export(module, torch.zeros(example_shape), str(tmp), opset_version=17,
-                                  input_names=["x"], output_names=["y"],
-                                  dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, dynamo=False)
+            with atomic_path(path) as tmp:
+                export(module, torch.zeros(example_shape), tmp, opset_version=17, input_names=["x"],
+                       output_names=["y"], dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
         self.session = ort.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:

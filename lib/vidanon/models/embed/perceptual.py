@@ -249,7 +249,7 @@ class MobileNetFeatureDistance:
 
         from vidanon.core.atomic import atomic_path
         from vidanon.io import weights
-        from vidanon.models.detect._onnx import session_options
+        from vidanon.models.detect._onnx import export, session_options
 
         path = weights.cache_dir() / f"{self.ONNX_NAME}.onnx"
         if not path.is_file():
@@ -275,9 +275,9 @@ class MobileNetFeatureDistance:
             names = [f"s{i}" for i in range(len(self.STAGES))]
             axes = {"x": {0: "batch", 2: "height", 3: "width"}}
             axes.update({n: {0: "batch", 2: f"h{i}", 3: f"w{i}"} for i, n in enumerate(names)})
-            with atomic_path(path) as tmp, torch.no_grad():
-                torch.onnx.export(Stages(self.mean, self.std).eval(), torch.zeros(1, 3, 64, 64), str(tmp), opset_version=17,
-                                  input_names=["x"], output_names=names, dynamic_axes=axes, dynamo=False)
+            with atomic_path(path) as tmp:
+                export(Stages(self.mean, self.std).eval(), torch.zeros(1, 3, 64, 64), tmp, opset_version=17,
+                       input_names=["x"], output_names=names, dynamic_axes=axes)
         return ort.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
 
     def _acts(self, x):
