@@ -118,7 +118,7 @@ class ReidSection(Section):
     )
     reverse: bool = Field(False, description="Also anonymized gallery vs original queries.")
     adaptive: bool = Field(True, description="Also an attacker that adapts to each method.")
-    finetuned: bool = Field(False, description="Also the fine-tuned attacker (Hanisch et al.): the first OSNet embedder "
+    finetuned: bool = Field(False, description="Also the fine-tuned attacker (Hanisch et al.): an OSNet embedder (x0.25 first) "
                                                "trained further on each method's aligned anonymized crops of other "
                                                "identities (leave-identities-out folds); minutes per method on a CPU.")
     finetune_epochs: int = Field(4, ge=1, description="Fine-tuned attacker: passes over the training crops.")

@@ -319,7 +319,8 @@ def run(ctx) -> dict[str, pd.DataFrame]:
         from vidanon.core.errors import ParamsError
         from vidanon.models.embed.finetune import Recipe
 
-        bases = [n for n in p.embedders if n.startswith("osnet")]
+        # the smallest OSNet first: the fine-tuning runs on the CPU (Hanisch et al.'s attacker is x0.25)
+        bases = sorted((n for n in p.embedders if n.startswith("osnet")), key=lambda n: "x0_25" not in n)
         if not bases:
             raise ParamsError("reid.finetuned: fine-tuning needs an OSNet embedder in reid.embedders")
         finetune = {"recipe": Recipe(base=bases[0], epochs=p.finetune_epochs, seed=p.seed), "folds": p.finetune_folds,
