@@ -145,6 +145,7 @@ def _as_percent(s: pd.Series) -> pd.Series:
 
 NO_QUESTION_CHANCE = 99.999  # percent: chance Rank-1 of a gallery holding one identity only
 MIN_QUERIES = 10  # an attack scored on fewer queries never wins unless it is all there is
+MIN_IDENTITIES = 2  # nor one whose queries are all of one person (its CI, resampled by identity, is a point)
 PRIMARY_ATTACKERS = ("naive", "reference")  # 03_reid: pretrained attacker; "reference" = original row
 
 
@@ -168,7 +169,8 @@ def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str |
     adds 06's body-shape attack) and of dlib face
     identification (``faceid``), since privacy is only as good as the best attacker's failure; a
     setting whose chance Rank-1 is 100 % (one identity in the gallery: no question asked), or scored on
-    fewer than ``MIN_QUERIES`` queries, never wins unless it is all a method has. Beside
+    fewer than ``MIN_QUERIES`` queries or on the queries of fewer than ``MIN_IDENTITIES`` persons, never
+    wins unless it is all a method has. Beside
     it: ``rank1_naive``, the pretrained (naive) attacker with ``embedder`` (default: the first in the
     table, i.e. the first of params.reid.embedders), ``protocol`` (default: the first, cross-clip) and
     ``mode`` (default: aligned crops), and ``rank1_adaptive`` in that setting. Returns ``(table indexed
@@ -203,7 +205,8 @@ def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str |
         f["attack"] = "dlib face identification" + (" / " + f["protocol"].astype(str) if "protocol" in f else "")
         attacks.append(f)
     keep = ["method", "rank1", "rank1_lo", "rank1_hi", "rank5", "mAP", "chance", "attack"]
-    every = pd.concat([a[[c for c in keep + ["n_queries"] if c in a.columns]] for a in attacks], ignore_index=True)
+    every = pd.concat([a[[c for c in keep + ["n_queries", "n_identities"] if c in a.columns]] for a in attacks],
+                      ignore_index=True)
     asks = pd.Series(True, index=every.index)
     if "chance" in every.columns:
         # a gallery of one identity (chance 100 %) asks no identification question: its Rank-1 of 100 %
@@ -211,6 +214,8 @@ def select_reid(reid: pd.DataFrame, embedder: str | None = None, protocol: str |
         asks &= every["chance"].isna() | (every["chance"] < NO_QUESTION_CHANCE)
     if "n_queries" in every.columns:  # nor does a Rank-1 of 2 queries (e.g. 06's body shape on few tracks)
         asks &= every["n_queries"].isna() | (every["n_queries"] >= MIN_QUERIES)
+    if "n_identities" in every.columns:  # nor the queries of one person (the default run's body-blur: 21 of one)
+        asks &= every["n_identities"].isna() | (every["n_identities"] >= MIN_IDENTITIES)
     every = every[asks | ~every["method"].isin(every.loc[asks, "method"])]
     strongest = _best_per_method(every).set_index("method")
     out = strongest[[c for c in keep[1:] if c in strongest.columns]].join(out, how="outer")
