@@ -368,6 +368,20 @@ def test_render_notebook_offline(tmp_path):
     assert "cdnjs" not in html and "MathJax.js" not in html
 
 
+def test_executed_copy_keeps_a_plotly_figure_once_and_the_render_draws_it(tmp_path):
+    """The executed .ipynb held each plotly figure twice (its JSON and its HTML div: 1 MB per trajectory
+    figure of 04 on the default run); it keeps the JSON JupyterLab draws, the render rebuilds the div."""
+    import nbformat
+
+    nb = offline_notebook()
+    site.slim_notebook(nb)
+    data = nb.cells[1].outputs[0]["data"]
+    assert site.PLOTLY_MIME in data and "text/html" not in data
+    nbformat.write(nb, tmp_path / "04_demo.ipynb")
+    html = site.render_notebook(tmp_path / "04_demo.ipynb", tmp_path / "04_demo.html").read_text()
+    assert "plotly-graph-div" in html and "Plotly.newPlot" in html and '<script src="plotly.min.js"></script>' in html
+
+
 def test_link_saved_figures_keeps_each_figure_once(tmp_path):
     import base64
 
@@ -473,3 +487,14 @@ def test_findings_say_how_close_a_method_came_to_chance():
     summary.loc["avatar-neutral", "rank1_lo"] = 3.0
     text = " ".join(findings(summary))
     assert "Down to chance against the strongest attack" in text and "avatar-neutral (Rank-1 12.0 % [3.0, 16.0]" in text
+
+
+def test_long_tables_get_no_markdown_or_latex_copy(ctx):
+    from vidanon.core.context import REPORT_ROWS
+
+    short, long = pd.DataFrame({"rank1": [0.5] * 3}), pd.DataFrame({"rank1": [0.5] * (REPORT_ROWS + 1)})
+    folder = ctx.save_table(short, "summary", formats=("csv", "md", "tex")).parent
+    assert (folder / "summary.md").is_file() and (folder / "summary.tex").is_file()
+    ctx.save_table(long, "summary", formats=("csv", "md", "tex"))
+    assert not (folder / "summary.md").exists() and not (folder / "summary.tex").exists()
+    assert len(pd.read_csv(folder / "summary.csv")) == REPORT_ROWS + 1

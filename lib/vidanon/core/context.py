@@ -19,6 +19,7 @@ from vidanon.core.atomic import atomic_path, write_stamped
 #: Set to "1" by the runner for the notebooks it executes (see Context.from_notebook).
 RUNNER_ENV = "VIDANON_RUNNER"
 GZIP_ROWS = 2000  # save_table: a CSV of more rows is written gzipped (.csv.gz)
+REPORT_ROWS = 200  # save_table: Markdown/LaTeX copies are for a report; a longer table is read as CSV
 
 
 @dataclass
@@ -70,12 +71,17 @@ class Context:
     def save_table(self, df, name: str, *, formats=("csv",), index: bool = False, caption: str | None = None):
         """Write a table under figures/<run>/<stage>/tables/ (CSV, and md/tex when asked) and
         as parquet under work/<run>/metrics/ for later stages (the CSV/md/tex name files under the project
-        root relative to it; the parquet keeps the paths the stages use). Returns the CSV path."""
+        root relative to it; the parquet keeps the paths the stages use). A table of more than
+        ``REPORT_ROWS`` rows gets no md/tex copy (no report prints it; 03's reid_summary.md was the
+        largest table of the default site). Returns the CSV path."""
         out = self.figures / "tables"
         written = {}
         parquet_df, df = df, _relative_paths(df, self.root)  # the site's copies name no path of this machine
         for fmt in formats:
             path = out / f"{name}.{fmt}"
+            if fmt in ("md", "tex") and len(df) > REPORT_ROWS:
+                path.unlink(missing_ok=True)  # no stale copy from a shorter run
+                continue
             if fmt == "csv":  # a per-frame table: gzipped (a fifth of the bytes in a site that is sent)
                 plain, packed = path, path.with_name(path.name + ".gz")
                 path = packed if len(df) > GZIP_ROWS else plain

@@ -146,6 +146,16 @@ def plotly_template():
     )
 
 
+def plotly_div(fig_dict) -> str:
+    """The HTML div of a plotly figure (a figure or its JSON dict) that draws with a global ``Plotly``:
+    no plotly.js, no MathJax, full width. The notebooks' renderer writes it; the HTML render of an
+    executed notebook rebuilds it from the figure's JSON (vidanon.report.site.render_notebook)."""
+    import plotly.io as pio
+
+    return pio.to_html(fig_dict, include_plotlyjs=False, include_mathjax=False, full_html=False,
+                       default_width="100%", default_height=525, validate=False)
+
+
 def _offline_renderer():
     """A plotly renderer for notebooks: plotly's own JSON (JupyterLab's plotly extension draws it) and a
     small HTML div that needs a global ``Plotly`` (the HTML render links the site's one plotly.min.js,
@@ -157,8 +167,7 @@ def _offline_renderer():
 
     class OfflineHtmlRenderer(MimetypeRenderer):
         def to_mimebundle(self, fig_dict):
-            html = pio.to_html(fig_dict, include_plotlyjs=False, include_mathjax=False, full_html=False,
-                               default_width="100%", default_height=525, validate=False)
+            html = plotly_div(fig_dict)
             figure = json.loads(pio.to_json(fig_dict, validate=False))
             return {"application/vnd.plotly.v1+json": {"data": figure.get("data", []),
                                                         "layout": figure.get("layout", {}),

@@ -88,6 +88,7 @@ def run_info(params=None, root: str | Path = ".") -> dict:
 WIDGET_NOTE = ("*An interactive widget was here: it runs in JupyterLab (open this notebook there and run it); "
                "the static figure beside it shows the same data.*")
 _HIDDEN_TAGS = {"parameters", "injected-parameters"}
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
 NOTEBOOK_CSS = "notebook.css"
 
 
@@ -96,7 +97,9 @@ def slim_notebook(nb) -> str:
 
     Drops the widget state (megabytes; a widget without a kernel shows nothing anyway) and puts a line
     saying where the widget runs in place of its view, and drops stderr outputs (library warnings are
-    for the log, not for a supervisor). Code, the parameters cells and every other output stay."""
+    for the log, not for a supervisor). A plotly figure keeps its JSON (what JupyterLab draws) and loses
+    its HTML div, the same figure a second time (:func:`render_notebook` rebuilds the div). Code, the
+    parameters cells and every other output stay."""
     import nbformat
 
     nb.metadata.pop("widgets", None)
@@ -111,6 +114,8 @@ def slim_notebook(nb) -> str:
                 continue
             if "application/vnd.jupyter.widget-view+json" in out.get("data", {}):
                 out = nbformat.v4.new_output("display_data", data={"text/markdown": WIDGET_NOTE})
+            if PLOTLY_MIME in out.get("data", {}):
+                out["data"].pop("text/html", None)
             kept.append(out)
         cell.outputs = kept
     return "".join(stderr)
@@ -217,6 +222,10 @@ def render_notebook(ipynb: str | Path, html: str | Path, exclude_prompts: bool =
     nb.cells = [c for c in nb.cells if not _HIDDEN_TAGS & set(c.metadata.get("tags", []))]
     for cell in nb.cells:  # figures the site holds as files (figures.style.save_and_show): linked, not embedded
         for out in cell.get("outputs", []):
+            if PLOTLY_MIME in out.get("data", {}) and "text/html" not in out["data"]:
+                from vidanon.figures.style import plotly_div
+
+                out["data"]["text/html"] = plotly_div(out["data"][PLOTLY_MIME])
             ref = out.get("metadata", {}).get("vidanon", {})
             if ref.get("href"):
                 out["data"] = {"text/html": f'<img src="{html_escape(ref["href"])}" alt="{html_escape(ref.get("alt", ""))}" '
