@@ -191,19 +191,15 @@ class Avatar:
         return removed | (self._figure(t, scene, shape)[1] > 0)
 
     def apply(self, rgb: np.ndarray, t: int, scene) -> np.ndarray:
-        hard = self._person_mask(t, scene, rgb.shape, count=True)
+        hard = self._person_mask(t, scene, rgb.shape, count=True)  # counted as removed in either mode
         if self.background_mode == "grey":
-            out = np.full_like(rgb, GREY)
-            hard[:] = False
+            out = np.full_like(rgb, GREY)  # the persons go with everything else
         else:
             out = rgb.copy()
-        if hard.any():
-            fill = None
-            if self.static and self.background is not None:
-                fill = self.background
-            if fill is None:
-                fill = cv2.inpaint(rgb, grow(hard, 2).astype(np.uint8), 5, cv2.INPAINT_TELEA)
-            blend(out, fill, feather_alpha(hard, self.feather))
+            if hard.any():
+                fill = self.background if self.static and self.background is not None else \
+                    cv2.inpaint(rgb, grow(hard, 2).astype(np.uint8), 5, cv2.INPAINT_TELEA)
+                blend(out, fill, feather_alpha(hard, self.feather))
         colour, alpha = self._figure(t, scene, rgb.shape, count=True)
         blend(out, colour, alpha)
         return out

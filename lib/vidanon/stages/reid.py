@@ -33,11 +33,10 @@ Attackers (all scored against the same labelled gallery identities):
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-
-import logging
 
 import numpy as np
 import pandas as pd

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vidanon.models.embed import check_crops, l2_normalize, torch_batches
+from vidanon.models.embed import check_crops, torch_batches
 
 log = logging.getLogger(__name__)
 
@@ -142,27 +142,25 @@ class FinetunedOSNet:
 
     Parameters
     ----------
-    model : torch.nn.Module
-        The trained torchreid OSNet (put in eval mode).
-    name : str
-        The base checkpoint's name.
+    zoo : vidanon.models.embed.osnet.OSNetEmbedder
+        The base checkpoint's embedder (torch runtime) whose ``model`` was trained further; its
+        ``embed`` gives the features.
     key : str
         Its training key (:func:`training_key`); ``description`` holds it, so feature caches of two
         fine-tunings never mix.
     seconds : float
         Training time in seconds (0 when loaded from the cache).
-    batch : int
-        Crops per forward pass in :meth:`embed`.
     """
 
     kind = "reid"
 
-    def __init__(self, model, *, name: str, key: str, seconds: float, batch: int = 64):
-        self.model, self.name, self.key, self.seconds, self.batch = model.eval(), name, key, seconds, batch
-        self.description = f"{name} fine-tuned on anonymized crops (training key {key[:16]})"
+    def __init__(self, zoo, *, key: str, seconds: float):
+        zoo.model.eval()
+        self.zoo, self.name, self.key, self.seconds = zoo, zoo.name, key, seconds
+        self.description = f"{zoo.name} fine-tuned on anonymized crops (training key {key[:16]})"
 
     def embed(self, crops) -> np.ndarray:
-        """Features of crops, as the other embedders.
+        """Features of crops, as the base embedder computes them.
 
         Parameters
         ----------
@@ -174,26 +172,19 @@ class FinetunedOSNet:
         (N, 512) float32 array
             L2-normalized eval-mode features.
         """
-        import torch
-
-        crops = check_crops(crops)
-        if not crops:
-            return np.zeros((0, 512), np.float32)
-        with torch.no_grad():
-            out = [self.model(x).float().numpy() for x in torch_batches(crops, (256, 128), "cpu", self.batch)]
-        return l2_normalize(np.concatenate(out))
+        return self.zoo.embed(crops)
 
 
 def _build(base: str, n_classes: int):
-    """The zoo model ``base`` with a new classifier of ``n_classes`` (the backbone's weights loaded)."""
-    from vidanon.models.embed.osnet import OSNetEmbedder
-
-    zoo = OSNetEmbedder(base, runtime="torch")  # resolves and checks the checkpoint, loads the backbone
-    model = zoo.model
+    """The zoo embedder ``base`` on the CPU (torch runtime: its model is trained, not an ONNX export),
+    its model given a new classifier of ``n_classes`` (the backbone's weights loaded)."""
     import torch
 
-    model.classifier = torch.nn.Linear(model.classifier.in_features, n_classes)
-    return model
+    from vidanon.models.embed.osnet import OSNetEmbedder
+
+    zoo = OSNetEmbedder(base, device="cpu", runtime="torch")  # resolves and checks the checkpoint
+    zoo.model.classifier = torch.nn.Linear(zoo.model.classifier.in_features, n_classes)
+    return zoo
 
 
 def finetune(crops: list[np.ndarray], pids, *, recipe: Recipe = Recipe(), crop_keys: list[str] | None = None,
@@ -236,10 +227,11 @@ def finetune(crops: list[np.ndarray], pids, *, recipe: Recipe = Recipe(), crop_k
     key = training_key(crop_keys, pids, recipe) if crop_keys is not None else None
     path = Path(cache_dir) / f"{recipe.base}-{key[:24]}.pt" if key and cache_dir else None
     torch.manual_seed(recipe.seed)
-    model = _build(recipe.base, classes.size)
+    zoo = _build(recipe.base, classes.size)
+    model = zoo.model
     if path is not None and path.is_file():
         model.load_state_dict(torch.load(str(path), map_location="cpu", weights_only=True))
-        return FinetunedOSNet(model, name=recipe.base, key=key, seconds=0.0)
+        return FinetunedOSNet(zoo, key=key, seconds=0.0)
     t0 = time.perf_counter()
     labels = torch.from_numpy(np.searchsorted(classes, pids))
     import cv2
@@ -252,14 +244,14 @@ def finetune(crops: list[np.ndarray], pids, *, recipe: Recipe = Recipe(), crop_k
                            weight_decay=5e-4)
     ce = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
     model.train()
+    model.loss = "triplet"  # torchreid's OSNet in train mode then returns (logits, features), not logits only
     for epoch in range(recipe.epochs):
         losses = []
         for idx in pk_batches(pids, p=recipe.p, k=recipe.k, rng=rng):
             x = next(torch_batches([small[i] for i in idx], (256, 128), "cpu", len(idx)))
             flip = torch.from_numpy(rng.random(len(idx)) < 0.5)
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
-            model.train()
-            logits, feats = _train_forward(model, x)
+            logits, feats = model(x)
             loss = ce(logits, labels[idx]) + batch_hard_triplet(feats, labels[idx])
             opt.zero_grad()
             loss.backward()
@@ -274,11 +266,4 @@ def finetune(crops: list[np.ndarray], pids, *, recipe: Recipe = Recipe(), crop_k
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             torch.save(model.state_dict(), tmp)
-    return FinetunedOSNet(model, name=recipe.base, key=key or "", seconds=seconds)
-
-
-def _train_forward(model, x):
-    """torchreid OSNet in train mode with loss 'triplet' returns (logits, features); with 'softmax'
-    only the logits: ask for both."""
-    model.loss = "triplet"
-    return model(x)
+    return FinetunedOSNet(zoo, key=key or "", seconds=seconds)
