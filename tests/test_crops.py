@@ -188,3 +188,22 @@ def test_leak_views_hide_the_person_or_the_context():
     assert leak_view(padded, mask[:, :29], "person-only", 20).shape == padded.shape
     with pytest.raises(ValueError, match="unknown leak mode"):
         leak_view(rgb, mask, "background", 20)
+
+
+@pytest.mark.parametrize("mode", ["person-only", "context"])
+def test_leak_crop_equals_the_view_of_the_whole_frame(mode):
+    """leak_crop makes the view on the crop's window only: the same pixels as the whole frame's view
+    cut afterwards, for boxes inside, across and beyond the frame's edges and a padded video frame."""
+    from vidanon.io.crops import cut_crop
+    from vidanon.stages.crops import leak_crop, leak_view
+
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    mask = np.zeros((120, 159), bool)  # one column short: the video was padded to an even width
+    mask[20:110, 40:100] = rng.random((90, 60)) > 0.2
+    for box in ([38.2, 18.7, 101.5, 111.0], [-10, -5, 50, 60], [120, 70, 175, 140], [0, 0, 160, 120]):
+        box = np.array(box, float)
+        want = cut_crop(leak_view(rgb, mask, mode, box[3] - box[1]), box, 0.05, (64, 32))
+        np.testing.assert_array_equal(leak_crop(rgb, mask, mode, box, pad=0.05, size=(64, 32)), want)
+    with pytest.raises(ValueError, match="no pixels"):
+        leak_crop(rgb, mask, mode, np.array([200.0, 10, 240, 50]), pad=0.05, size=(64, 32))

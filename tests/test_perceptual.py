@@ -43,6 +43,19 @@ def test_proxy_zero_for_identical_and_grows_with_noise(proxy):
         proxy.distance(base.astype(float), base.astype(float))
 
 
+def test_distances_of_pairs_equal_distance(proxy):
+    """``distances`` (each image's features once) gives what ``distance`` gives on the same pairs."""
+    base, small, large = _images()
+    images = np.concatenate([base, small, large])  # rows 0-1 base, 2-3 small, 4-5 large
+    pairs = [(0, 2), (1, 3), (0, 4), (4, 5), (3, 3)]
+    got = proxy.distances(images, pairs)
+    want = proxy.distance(images[[0, 1, 0, 4, 3]], images[[2, 3, 4, 5, 3]])
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+    assert got[-1] == 0
+    with pytest.raises(ValueError, match="indices"):
+        proxy.distances(images, [(0, 6)])
+
+
 def test_auto_falls_back_to_the_named_proxy(no_download, monkeypatch):
     monkeypatch.setattr(perceptual, "find_alexnet", lambda setting=None: None)
     assert perceptual.get("auto").name == perceptual.PROXY_NAME

@@ -80,8 +80,8 @@ def evaluate(original: Path, anonymized: Path, *, perceptual=None, stride: int =
             row["warp_error"] = tm.warping_error(n0 / 255.0, n / 255.0, fw, valid)
             row["warp_error_original"] = tm.warping_error(o0 / 255.0, o / 255.0, fw, valid)
             if perceptual is not None:  # one batch: d(o0, o), d(n0, n), d(o, n)
-                sm = [downscale(x, perceptual_max_side) for x in (o0, n0, o, n)]
-                dd = perceptual.distance(np.stack(sm[:3]), np.stack([sm[2], sm[3], sm[3]]))
+                sm = np.stack([downscale(x, perceptual_max_side) for x in (o0, n0, o, n)])
+                dd = perceptual.distances(sm, [(0, 2), (1, 3), (2, 3)])
                 row["tlp"] = float(tm.tlp(dd[:1], dd[1:2])[0])
         prev = None
         if t % step:

@@ -78,10 +78,12 @@ def _probe(path: Path, count: bool) -> VideoInfo:
 
 
 def read_frames(path: str | os.PathLike, start: int = 0, stop: int | None = None,
-                stride: int = 1) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(index, rgb)`` for frames ``start <= index < stop`` every ``stride`` frames.
+                stride: int = 1, *, only=None) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(index, rgb)`` for frames ``start <= index < stop`` every ``stride`` frames (and, with
+    ``only``, a set of indices, only those among them).
 
-    ``rgb`` is a fresh (H, W, 3) uint8 array. Frames are decoded in order and never held.
+    ``rgb`` is a fresh (H, W, 3) uint8 array. Frames are decoded in order and never held; a frame that
+    is not yielded is decoded (the codec needs it) but not converted to RGB.
     """
     path = Path(path)
     if stride < 1:
@@ -95,10 +97,10 @@ def read_frames(path: str | os.PathLike, start: int = 0, stop: int | None = None
         try:
             for frame in c.decode(stream):
                 i += 1
-                if i < start or (i - start) % stride:
-                    continue
                 if stop is not None and i >= stop:
                     break
+                if i < start or (i - start) % stride or (only is not None and i not in only):
+                    continue
                 yield i, frame.to_ndarray(format="rgb24")
         except DataError:
             raise
@@ -238,13 +240,17 @@ class VideoWriter:
         os.replace(self._tmp, self.path)
 
 
-def read_lockstep(paths: list, n_frames: int, stride: int = 1):
-    """Yield ``(t, [frame of each video])`` for ``t = 0, stride, ...`` < n_frames, streaming all videos
-    together (frames cropped to the first video's size: the H.264 writer pads odd sizes by a pixel)."""
-    readers = [read_frames(p, 0, n_frames) for p in paths]
-    for t, frames in enumerate(zip(*readers)):
-        if t % stride:
-            continue
+def read_lockstep(paths: list, n_frames: int, stride: int = 1, only=None):
+    """Yield ``(t, [frame of each video])`` for ``t = 0, stride, ...`` < n_frames (with ``only``, a set of
+    indices, only those among them), streaming all videos together (frames cropped to the first
+    video's size: the H.264 writer pads odd sizes by a pixel)."""
+    if only is not None:
+        only = {t for t in only if t % stride == 0}
+    readers = [read_frames(p, 0, n_frames, stride, only=only) for p in paths]
+    for frames in zip(*readers):
+        t = frames[0][0]
+        if any(i != t for i, _ in frames):
+            raise DataError(f"{paths[0]} and the videos beside it do not hold the same frames (frame {t})")
         h, w = frames[0][1].shape[:2]
         yield t, [f[:h, :w] for _, f in frames]
 

@@ -51,7 +51,8 @@ class Warper:
         Parameters
         ----------
         image : (H, W) or (H, W, C) ndarray
-            Any real dtype (e.g. a frame as float in [0, 1], or a flow).
+            Any real dtype (e.g. a frame as float in [0, 1] or uint8, or a flow); the weights are
+            float64, so a uint8 frame warped and then divided by 255 equals the float frame warped.
 
         Returns
         -------
@@ -62,13 +63,15 @@ class Warper:
         ValueError
             If ``image`` is not of the flow's H, W.
         """
-        img = np.asarray(image, dtype=np.float64)
+        img = np.asarray(image)
+        if img.dtype.kind not in "uif":
+            img = img.astype(np.float64)
         if img.shape[:2] != self.shape:
             raise ValueError(f"flow shape {self.shape + (2,)} does not match the image's {img.shape[:2] + (2,)}")
         chans = img[..., None] if img.ndim == 2 else img
         out = np.empty(chans.shape, dtype=np.float64)
         for c in range(chans.shape[2]):  # 1-D gathers per channel: twice as fast as row gathers
-            ch = np.ascontiguousarray(chans[..., c]).ravel()
+            ch = np.ascontiguousarray(chans[..., c]).ravel()  # gathered in its own dtype (uint8: 3x faster)
             acc = np.take(ch, self._index[0]) * self._weight[0]
             for i, wt in zip(self._index[1:], self._weight[1:]):
                 acc += np.take(ch, i) * wt
@@ -246,19 +249,69 @@ def warped_error(frame_t: np.ndarray, warped_t1: np.ndarray, valid: np.ndarray, 
     ValueError
         If the two frames differ in shape.
     """
-    if frame_t.shape != warped_t1.shape:
-        raise ValueError(f"frames differ in shape: {frame_t.shape} vs {warped_t1.shape}")
+    return masked_error(squared_error_map(frame_t, warped_t1), valid, region=region)
+
+
+def squared_error_map(frame_t: np.ndarray, warped_t1: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """Per-pixel squared difference of frame t and the warped frame t+1, averaged over channels.
+
+    Parameters
+    ----------
+    frame_t : (H, W) or (H, W, C) ndarray
+        Frame t (any real dtype).
+    warped_t1 : ndarray of float, same shape
+        Frame t+1 warped back onto t, in the unit of ``frame_t``.
+    scale : float, optional
+        Both are divided by it first (255 for uint8 frames gives the error of frames in [0, 1]).
+        Default 1.
+
+    Returns
+    -------
+    err : (H, W) ndarray of float64
+
+    Raises
+    ------
+    ValueError
+        If the two frames differ in shape.
+    """
+    if np.shape(frame_t) != np.shape(warped_t1):
+        raise ValueError(f"frames differ in shape: {np.shape(frame_t)} vs {np.shape(warped_t1)}")
+    d = np.subtract(frame_t, warped_t1, dtype=np.float64)
+    if scale != 1.0:
+        d /= scale
+    d *= d
+    if d.ndim == 2:
+        return d
+    out = d[..., 0].copy()  # the channel mean, channel by channel (a strided mean is slow)
+    for c in range(1, d.shape[2]):
+        out += d[..., c]
+    return out / d.shape[2]
+
+
+def masked_error(err: np.ndarray, valid: np.ndarray, *, region: np.ndarray | None = None) -> float:
+    """The mean of an error map (:func:`squared_error_map`) over the non-occluded pixels (and a region),
+    with Lai et al.'s fallback: 0.0 when no pixel of the frame is left, NaN when none of the region is.
+
+    Parameters
+    ----------
+    err : (H, W) ndarray of float
+        Per-pixel error.
+    valid : (H, W) array_like of bool
+        The non-occluded mask (:func:`non_occluded`).
+    region : (H, W) array_like of bool, optional
+        Restricts the mean to this area. None (default): the whole frame.
+
+    Returns
+    -------
+    mean : float
+    """
     m = np.asarray(valid, dtype=bool)
     if region is not None:
         m = m & np.asarray(region, dtype=bool)
-        if not m.any():
-            return float("nan")
-    elif not m.any():  # Lai et al.: every pixel occluded -> the masked sum (0) over all pixels
-        return 0.0
-    d = (np.asarray(frame_t, dtype=np.float64) - warped_t1) ** 2
-    if d.ndim == 3:
-        d = d.mean(axis=2)
-    return float(d[m].mean())
+    n = int(np.count_nonzero(m))
+    if not n:  # Lai et al.: every pixel occluded -> the masked sum (0) over all pixels
+        return float("nan") if region is not None else 0.0
+    return float(np.sum(err, where=m) / n)
 
 
 def tlp(d_original: np.ndarray, d_anonymized: np.ndarray) -> np.ndarray:

@@ -60,11 +60,7 @@ def leak_view(rgb: np.ndarray, mask: np.ndarray, mode: str, box_height: float) -
     pixels do not stay)."""
     import cv2
 
-    if mask.shape != rgb.shape[:2]:  # an anonymized video padded to even sides by the H.264 writer
-        full = np.zeros(rgb.shape[:2], bool)
-        h, w = min(mask.shape[0], full.shape[0]), min(mask.shape[1], full.shape[1])
-        full[:h, :w] = mask[:h, :w]
-        mask = full
+    mask = _fit(mask, rgb.shape)
     out = rgb.copy()
     if mode == "person-only":
         out[~mask] = GREY
@@ -75,6 +71,32 @@ def leak_view(rgb: np.ndarray, mask: np.ndarray, mode: str, box_height: float) -
     else:
         raise ValueError(f"unknown leak mode {mode!r} (expected one of {LEAK_MODES})")
     return out
+
+
+def _fit(mask: np.ndarray, shape) -> np.ndarray:
+    """A frame's mask at the size of a video frame (an anonymized video is padded to even sides by
+    the H.264 writer)."""
+    if mask.shape == tuple(shape[:2]):
+        return mask
+    full = np.zeros(shape[:2], bool)
+    h, w = min(mask.shape[0], full.shape[0]), min(mask.shape[1], full.shape[1])
+    full[:h, :w] = mask[:h, :w]
+    return full
+
+
+def leak_crop(rgb: np.ndarray, mask: np.ndarray, mode: str, box, *, pad: float, size: tuple[int, int]) -> np.ndarray:
+    """``cut_crop(leak_view(rgb, mask, mode, box height), box, pad, size)``, with the view made on the
+    crop's window only (plus the context mode's growth), not on the whole frame: the same pixels."""
+    x1, y1, x2, y2 = (float(v) for v in box[:4])
+    h, w = rgb.shape[:2]
+    r = max(1, int(round(CONTEXT_GROW * (y2 - y1)))) + 1  # what the dilation reads beyond the window
+    px, py = (x2 - x1) * pad, (y2 - y1) * pad
+    wx0, wy0 = max(0, int(np.floor(x1 - px)) - r), max(0, int(np.floor(y1 - py)) - r)
+    wx1, wy1 = min(w, int(np.ceil(x2 + px)) + r), min(h, int(np.ceil(y2 + py)) + r)
+    if wx1 <= wx0 or wy1 <= wy0:  # no pixel of the box in the frame: cut_crop says so
+        return cut_crop(rgb, box, pad, size)
+    view = leak_view(rgb[wy0:wy1, wx0:wx1], _fit(mask, rgb.shape)[wy0:wy1, wx0:wx1], mode, y2 - y1)
+    return cut_crop(view, np.array([x1 - wx0, y1 - wy0, x2 - wx0, y2 - wy0]), pad, size)
 
 
 def select_boxes(persons: pd.DataFrame, stride: int, min_height: int, max_per_track: int) -> pd.DataFrame:
@@ -138,9 +160,9 @@ def crop_clip(clip, scene, *, clip_index: int, method: str, video_path: Path | N
             for mode, box in boxes.items():
                 if mode not in modes:
                     continue
-                src = leak_view(rgb, mask, mode, row.y2 - row.y1) if mode in LEAK_MODES else rgb
                 try:
-                    crop = cut_crop(src, box, crops.pad, tuple(crops.size))
+                    crop = (leak_crop(rgb, mask, mode, box, pad=crops.pad, size=tuple(crops.size)) if mode in LEAK_MODES
+                            else cut_crop(rgb, box, crops.pad, tuple(crops.size)))
                 except ValueError as e:
                     n_bad += 1
                     warnings.warn(f"clip {clip.id!r} frame {t}: {e}; skipped")

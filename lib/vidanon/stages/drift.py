@@ -155,9 +155,10 @@ def crop_temporal(crops: pd.DataFrame, perceptual=None) -> pd.DataFrame:
         for start in range(0, len(paths) - 1, PAIRS_PER_BATCH):  # a batch at a time: memory flat in length
             imgs = [read_crop(p) for p in paths[start:start + PAIRS_PER_BATCH + 1]]
             shape = shape or imgs[0].shape
-            imgs = [i if i.shape == shape else _resize(i, shape) for i in imgs]
-            a, b = np.stack(imgs[:-1]), np.stack(imgs[1:])
-            perc = perceptual.distance(a, b) if perceptual is not None else np.full(len(a), np.nan)
+            imgs = np.stack([i if i.shape == shape else _resize(i, shape) for i in imgs])
+            a, b = imgs[:-1], imgs[1:]
+            steps = np.c_[np.arange(len(a)), np.arange(1, len(a) + 1)]  # each crop's features once
+            perc = perceptual.distances(imgs, steps) if perceptual is not None else np.full(len(a), np.nan)
             for k in range(len(a)):
                 i = start + k
                 key = (clip, tid, int(frames[i]), int(frames[i + 1]))
@@ -196,37 +197,36 @@ def clip_warping(clip, scene, videos: dict, anonymizers: dict, *, max_pairs: int
     if n_pairs < 1:
         return pd.DataFrame()
     stride = frame_stride(n_pairs, 1, max_pairs)
-    wanted = set(range(0, n_pairs, stride))
+    starts = set(range(0, n_pairs, stride))
+    needed = starts | {t + 1 for t in starts}  # only these frames are converted from the codec's YUV
     names = list(videos)
     rows, prev = [], None
-    for t, frames in tqdm(read_lockstep([videos[n] for n in names], clip.n_frames), total=clip.n_frames,
-                          desc=f"warping {clip.id}", leave=False):
+    for t, frames in tqdm(read_lockstep([videos[n] for n in names], clip.n_frames, only=needed),
+                          total=len(needed), desc=f"warping {clip.id}", leave=False):
         native_shape = frames[0].shape
-        if prev is not None or t in wanted:  # only frames of a pair are scaled to the working size
-            frames = [downscale(f, max_side) for f in frames]
-        if prev is not None:
+        frames = [downscale(f, max_side) for f in frames]  # the working size (unchanged when it fits)
+        if prev is not None and t - 1 in starts:
             t0 = t - 1
             o0, o1 = prev[0], frames[0]
             fw, bw = optical_flow(o0, o1), optical_flow(o1, o0)
             valid = tm.non_occluded(fw, bw)
-            f0 = o0 / 255.0
             warper = tm.Warper(fw)  # the sampling planned once for every version
-            warped = [warper(f / 255.0) for f in frames]  # each version's t+1 warped back once
-            e_orig = tm.warped_error(f0, warped[0], valid)
+            # each version's t+1 warped back once, on its uint8 pixels; errors of frames in [0, 1]
+            errs = [tm.squared_error_map(p, warper(f), 255.0) for p, f in zip(prev, frames)]
+            e_orig = tm.masked_error(errs[0], valid)
             for i, name in enumerate(names):
                 region = (downscale_mask(anonymizers[name].regions(t0, scene, native_shape), max_side)
                           if name in anonymizers else None)
                 in_region = region is not None and region.any()
-                a0 = prev[i] / 255.0
                 rows.append({
                     "clip": clip.id, "method": name, "frame": t0,
-                    "warp_error": tm.warped_error(a0, warped[i], valid),
+                    "warp_error": e_orig if i == 0 else tm.masked_error(errs[i], valid),
                     "warp_error_original": e_orig,
-                    "warp_error_region": tm.warped_error(a0, warped[i], valid, region=region) if in_region else np.nan,
-                    "warp_error_region_original": (tm.warped_error(f0, warped[0], valid, region=region) if in_region
+                    "warp_error_region": tm.masked_error(errs[i], valid, region=region) if in_region else np.nan,
+                    "warp_error_region_original": (tm.masked_error(errs[0], valid, region=region) if in_region
                                                    else np.nan),
                     "valid_fraction": float(valid.mean())})
-        prev = frames if t in wanted else None
+        prev = frames if t in starts else None
     return pd.DataFrame(rows)
 
 

@@ -68,9 +68,9 @@ def clip_quality(clip, scene, videos: dict[str, Path], anonymizers: dict, *, fac
             faces["original"]["faces"] += len(ref)
             faces["original"]["face_frames"] += int(len(ref) > 0)
             faces["original"]["matched"] += len(ref)
-        if perceptual is not None and methods:  # one batch per frame
-            small = [downscale(f, perceptual_max_side) for f in frames]  # for speed; see params
-            perc = perceptual.distance(np.stack([small[0]] * len(methods)), np.stack(small[1:]))
+        if perceptual is not None and methods:  # one batch per frame, the original's features once
+            small = np.stack([downscale(f, perceptual_max_side) for f in frames])  # for speed; see params
+            perc = perceptual.distances(small, [(0, i) for i in range(1, len(frames))])
         for i, (m, anon) in enumerate(zip(methods, frames[1:])):
             region = downscale_mask(anonymizers[m].regions(t, scene, native_shape), max_side) if m in anonymizers else None
             r = qm.region_quality(orig, anon, region, 255.0)

@@ -13,7 +13,8 @@
 
 ``get(kind)`` returns an object with ``.name`` (what to print in tables) and ``.distance(a, b)``:
 ``a`` and ``b`` are RGB uint8 images (H, W, 3) or batches (N, H, W, 3) of the same shape; the result is
-a (N,) float array, 0 = identical, larger = more different.
+a (N,) float array, 0 = identical, larger = more different. ``.distances(images, pairs)`` compares
+pairs of rows of one batch, each image's features computed once.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ def _as_batch(x: np.ndarray) -> np.ndarray:
     if x.ndim != 4 or x.shape[-1] != 3 or x.dtype != np.uint8:
         raise ValueError(f"expected RGB uint8 images (H, W, 3) or (N, H, W, 3), got {x.dtype} {x.shape}")
     return x
+
+
+def _pairs(pairs, n: int) -> np.ndarray:
+    p = np.asarray(pairs, dtype=np.intp).reshape(-1, 2)
+    if p.size and (p.min() < 0 or p.max() >= n):
+        raise ValueError(f"pair indices must lie in 0..{n - 1}")
+    return p
 
 
 def _to_tensor(x: np.ndarray, device: str):
@@ -170,6 +178,24 @@ class LPIPSAlex:
         with torch.no_grad():  # LPIPS takes RGB in [-1, 1]
             d = self.model(_to_tensor(a, self.device) * 2 - 1, _to_tensor(b, self.device) * 2 - 1)
         return d.reshape(-1).cpu().numpy().astype(np.float64)
+
+    def distances(self, images: np.ndarray, pairs) -> np.ndarray:
+        """LPIPS of pairs of rows of one batch of images.
+
+        Parameters
+        ----------
+        images : (N, H, W, 3) ndarray of uint8
+            RGB images of one size.
+        pairs : (M, 2) array_like of int
+            Row indices into ``images`` of the pairs to compare.
+
+        Returns
+        -------
+        d : (M,) ndarray of float64
+            LPIPS per pair, as :meth:`distance` gives it.
+        """
+        images, pairs = _as_batch(images), _pairs(pairs, len(_as_batch(images)))
+        return self.distance(images[pairs[:, 0]], images[pairs[:, 1]])
 
 
 def load_alexnet_backbone(model, state: dict) -> None:
@@ -315,18 +341,44 @@ class MobileNetFeatureDistance:
         a, b = _as_batch(a), _as_batch(b)
         if a.shape != b.shape:
             raise ValueError(f"image batches differ in shape: {a.shape} vs {b.shape}")
+        n = len(a)
+        return self.distances(np.concatenate([a, b]), np.c_[np.arange(n), np.arange(n, 2 * n)])
+
+    def distances(self, images: np.ndarray, pairs) -> np.ndarray:
+        """Distances of pairs of one batch of images, each image's features computed once (a frame
+        against every method's version of it, or each crop of a track against the next).
+
+        Parameters
+        ----------
+        images : (N, H, W, 3) ndarray of uint8
+            RGB images of one size.
+        pairs : (M, 2) array_like of int
+            Row indices into ``images`` of the pairs to compare.
+
+        Returns
+        -------
+        d : (M,) ndarray of float64
+            Distance per pair, as :meth:`distance` gives it.
+
+        Raises
+        ------
+        ValueError
+            If the images are not RGB uint8, or an index is out of range.
+        """
+        images = _as_batch(images)
+        pairs = _pairs(pairs, len(images))
+        i, j = pairs[:, 0], pairs[:, 1]
         if self._session is not None:
-            x = np.concatenate([a, b]).transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
+            x = images.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
             acts = self._session.run(None, {"x": np.ascontiguousarray(x)})
-            n = len(a)
-            d = sum(((f[:n].astype(np.float64) - f[n:]) ** 2).sum(axis=1).mean(axis=(1, 2)) for f in acts)
-            return d / len(acts)
+            d = sum(((f[i].astype(np.float64) - f[j]) ** 2).sum(axis=1).mean(axis=(1, 2)) for f in acts)
+            return np.asarray(d, np.float64).reshape(-1) / len(acts)
         import torch
 
         with torch.no_grad():
-            fa, fb = self._acts(_to_tensor(a, self.device)), self._acts(_to_tensor(b, self.device))
-            d = sum(((x - y) ** 2).sum(dim=1).mean(dim=(1, 2)) for x, y in zip(fa, fb)) / len(fa)
-        return d.cpu().numpy().astype(np.float64)
+            acts = self._acts(_to_tensor(images, self.device))
+            d = sum(((f[i] - f[j]) ** 2).sum(dim=1).mean(dim=(1, 2)) for f in acts) / len(acts)
+        return d.cpu().numpy().astype(np.float64).reshape(-1)
 
 
 def get(kind: str = "auto", backbone: str | os.PathLike | None = None, device: str = "cpu", runtime: str = "auto"):
