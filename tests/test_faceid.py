@@ -90,22 +90,37 @@ def test_faceid_cli_mismatched_folders(folders, tmp_path, capsys):
     assert "share no file name" in capsys.readouterr().err
 
 
-def test_stage_core_on_video_frames(data_dir):
-    """describe_frames + evaluate (what the stage does per clip) on real frames, a grey-face version."""
+def test_stage_core_on_video_frames(data_dir, tmp_path, monkeypatch):
+    """describe_versions + evaluate (what the stage does per clip) on real frames and a grey-face
+    version of the clip; described faces are kept and not described again."""
+    from vidanon.core.params import ClipSpec
+    from vidanon.io.cache import VectorStore
+    from vidanon.io.video import VideoWriter
+    from vidanon.models.embed.face import describe_versions
+
     face = embed.get("dlib_face_resnet")
     rows, orig, anon = [], [], []
     for sample, cam, frames, people in CLIPS[:2]:
-        stream = [(t, f) for t, f in read_frames(data.fetch(sample), 0, 17) if t in frames]
-        for t, f in stream:
-            x1, y1, x2, y2 = face.detect(f, 1)[0]
-            rows.append(dict(clip=sample, frame=t, track_id=0, pid=list(people)[0], camid=cam * 1000 + 1 + t // 8,
-                             x1=x1, y1=y1, x2=x2, y2=y2))
+        clip = data.open_clip(ClipSpec(id=sample, sample=sample, max_frames=17))
+        grey = tmp_path / f"{sample}-grey.mp4"
+        with VideoWriter(grey, fps=clip.fps) as w:
+            for t, f in clip.frames():
+                if t in frames:
+                    x1, y1, x2, y2 = face.detect(f, 1)[0]
+                    rows.append(dict(clip=sample, frame=t, track_id=0, pid=list(people)[0],
+                                     camid=cam * 1000 + 1 + t // 8, x1=x1, y1=y1, x2=x2, y2=y2))
+                w.write(_hide_face(face, f) if t in frames else f)
         boxes = pd.DataFrame([r for r in rows if r["clip"] == sample])
-        d, found = faceid.describe_frames(face, iter(stream), boxes)
+        store = VectorStore(tmp_path / f"{sample}.npz")
+        out = describe_versions(face, clip, {"original": None, "grey": grey}, boxes, store=store)
+        (d, found), (da, found_a) = out["original"], out["grey"]
         orig.append(d)
-        da, found_a = faceid.describe_frames(face, ((t, _hide_face(face, f)) for t, f in stream), boxes)
         anon.append(da)
-        assert found.all() and not found_a.any()
+        assert found.all() and not found_a.any() and np.isfinite(da).all()
+        monkeypatch.setattr(type(clip), "version_frames", lambda *a, **k: pytest.fail("described again"))
+        again = describe_versions(face, clip, {"original": None, "grey": grey}, boxes, store=store)
+        np.testing.assert_array_equal(again["grey"][0], da)
+        monkeypatch.undo()
     faces = pd.DataFrame(rows).assign(found_original=True, found_grey=False)
     table = faceid.evaluate({"original": np.concatenate(orig), "grey": np.concatenate(anon)}, faces,
                             ["cross-segment"], n_boot=20)
@@ -113,6 +128,21 @@ def test_stage_core_on_video_frames(data_dir):
     ref, grey = table.iloc[0], table.iloc[1]
     assert ref.rank1 == 1.0 and ref.verified == 1.0 and ref.attacker == "reference"
     assert grey.detection_rate == 0.0 and grey.verified < 1.0
+
+
+def test_unconfirmed_faces_are_described_in_the_reference_only(data_dir):
+    """A box where dlib's detector finds no face in the original is not described in the other versions."""
+    from vidanon.core.params import ClipSpec
+    from vidanon.models.embed.face import describe_versions
+
+    face = embed.get("dlib_face_resnet")
+    clip = data.open_clip(ClipSpec(id="female", sample="female", max_frames=3))
+    boxes = pd.DataFrame({"frame": [0, 1], "x1": [0.0, 0.0], "y1": [0.0, 0.0], "x2": [30.0, 30.0], "y2": [30.0, 30.0]})
+    _, f0 = next(clip.frames())
+    boxes.loc[1, ["x1", "y1", "x2", "y2"]] = face.detect(f0, 1)[0]  # frame 1: about where the face is
+    out = describe_versions(face, clip, {"original": None, "same": None}, boxes)
+    assert out["original"][1].tolist() == [False, True] and np.isfinite(out["original"][0]).all()
+    assert np.isnan(out["same"][0][0]).all() and np.isfinite(out["same"][0][1]).all()
 
 
 def test_empty_gallery_gives_nan_not_an_error():

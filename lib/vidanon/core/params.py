@@ -136,7 +136,10 @@ class DriftSection(Section):
     trajectory_projection: Literal["pca", "tsne"] = "pca"
     face_embedder: str | None = Field(
         "dlib_face_resnet", description="Face embedding for drift where a face is visible (None: body only).")
-    face_frames_per_track: int = Field(15, ge=1, description="Face embeddings: at most this many evenly spaced frames per track.")
+    face_frames_per_track: int = Field(
+        10, ge=1, description="Face embeddings: at most this many evenly spaced faces per track, at the crops' "
+                              "sampled frames (equal to reid.faceid_max_per_track: the faces 03 described, not "
+                              "described again).")
     max_pairs: int | None = Field(
         150, ge=1, description="Warping error: at most this many evenly spaced frame pairs (t, t+1) per clip.")
 

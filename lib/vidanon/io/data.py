@@ -212,20 +212,29 @@ class Clip:
     height: int
     sample: str | None = None
 
-    def frames(self, stride: int = 1):
-        """Yield ``(t, rgb)`` for the clip's frames (streamed, see vidanon.io.video.read_frames)."""
+    def frames(self, stride: int = 1, *, only=None):
+        """Yield ``(t, rgb)`` for the clip's frames (streamed, see vidanon.io.video.read_frames); with
+        ``only`` (a set of clip frames), only those."""
         from vidanon.io.video import read_frames
 
-        for i, rgb in read_frames(self.path, self.start, self.start + self.n_frames, stride):
+        wanted = None if only is None else {t + self.start for t in only}
+        for i, rgb in read_frames(self.path, self.start, self.start + self.n_frames, stride, only=wanted):
             yield i - self.start, rgb
 
-    def version_frames(self, video: str | os.PathLike | None = None, stride: int = 1):
+    def version_frames(self, video: str | os.PathLike | None = None, stride: int = 1, *, only=None):
         """Yield ``(t, rgb)`` of one version of the clip: the clip's own frames (``video`` None, the
-        original) or those of an anonymized video, which must hold exactly the clip's frames."""
+        original) or those of an anonymized video, which must hold exactly the clip's frames; with
+        ``only`` (a set of clip frames), only those (decoding stops after the last)."""
         from vidanon.io.video import probe, read_frames
 
+        if only is not None and not only:
+            return
+        stop = self.n_frames if only is None else min(self.n_frames, max(only) + 1)
         if video is None:
-            yield from self.frames(stride)
+            for t, rgb in self.frames(stride, only=only):
+                yield t, rgb
+                if t + 1 >= stop:
+                    return
             return
         video = Path(video)
         if not video.is_file():
@@ -235,7 +244,7 @@ class Clip:
         if n != self.n_frames:
             raise DataError(f"{video}: {n} frames, but clip {self.id!r} has {self.n_frames}; an anonymized "
                             "video must hold exactly the clip's frames (re-run 01_anonymize)")
-        yield from read_frames(video, 0, self.n_frames, stride)
+        yield from read_frames(video, 0, stop, stride, only=only)
 
     @property
     def credit(self) -> str | None:

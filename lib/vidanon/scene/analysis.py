@@ -52,6 +52,21 @@ class Scene:
     def faces_at(self, t: int) -> pd.DataFrame:
         return self.faces[self.faces["frame"] == t]
 
+    def sampled_faces(self, at: pd.DataFrame | None = None, per_track: int = 10) -> pd.DataFrame:
+        """The best face (highest score) of each (frame, track) of a tracked person, at the
+        ``(frame, track_id)`` pairs of ``at`` (every face when None), at most ``per_track`` evenly
+        spaced in time per track: columns ``frame, track_id, x1, y1, x2, y2`` (detected, carried and
+        interpolated rows alike). 03's face identification and 04's face drift describe these."""
+        from vidanon.core.versions import evenly_spaced
+
+        f = self.faces[self.faces["track_id"] >= 0]
+        f = f.sort_values("score", ascending=False, kind="stable").drop_duplicates(["frame", "track_id"])
+        if at is not None:
+            f = f.merge(at[["frame", "track_id"]].drop_duplicates(), on=["frame", "track_id"])
+        parts = [g.iloc[evenly_spaced(len(g), per_track)] for _, g in f.sort_values("frame").groupby("track_id")]
+        cols = ["frame", "track_id", "x1", "y1", "x2", "y2"]
+        return pd.concat(parts)[cols].reset_index(drop=True) if parts else pd.DataFrame(columns=cols)
+
     def person_mask(self, t: int, track_id: int | None = None) -> np.ndarray:
         """Bool (H, W) mask of one person (or all persons when track_id is None) at frame t."""
         from vidanon.scene.masks import rle_decode

@@ -3,7 +3,9 @@
 Identity drift (per track and frame, from the crops stage's aligned crops): the cosine distance of
 the anonymized crop's embedding (``params.drift.embedder``, OSNet) to the track's first anonymized
 crop, to its previous crop, and to the original person's crop of the same frame; the same with the
-dlib face descriptor where the scene has a detected face for the track. Summaries per method: mean,
+dlib face descriptor at the faces 03's face identification describes (the scene's faces at the crops'
+sampled frames that dlib's detector confirms in the original; described once for both stages).
+Summaries per method: mean,
 95th percentile and identity switches (a frame-to-frame jump above ``drift.switch_threshold``).
 "original" is a row too: the drift of the unmodified person (pose, light) is the floor.
 
@@ -22,7 +24,7 @@ import pandas as pd
 
 from vidanon.core.atomic import write_text
 from vidanon.core.errors import BackendUnavailable, VidanonError
-from vidanon.core.versions import evenly_spaced, frame_stride, resolve_device, version_names
+from vidanon.core.versions import ORIGINAL, frame_stride, resolve_device, version_names
 from vidanon.io.crops import load_manifest, read_crop
 from vidanon.io.video import read_lockstep, version_videos
 from vidanon.metrics import drift as dm
@@ -55,39 +57,31 @@ def embed_crops(crops: pd.DataFrame, embedder, cache_dir=None) -> pd.DataFrame:
     return out
 
 
-def face_rows(scene, per_track: int) -> pd.DataFrame:
-    """The detected faces of tracked persons to embed: at most ``per_track`` evenly spaced per track."""
-    f = scene.faces
-    f = f[(f["source"] == "detected") & (f["track_id"] >= 0)].sort_values(["track_id", "frame"])
-    f = f.drop_duplicates(["frame", "track_id"])
-    keep = [g.iloc[evenly_spaced(len(g), per_track)] for _, g in f.groupby("track_id")]
-    return pd.concat(keep) if keep else f.iloc[0:0]
+def face_embeddings(clip, scene, videos: dict, embedder, *, samples: pd.DataFrame, per_track: int,
+                    store=None) -> pd.DataFrame:
+    """dlib descriptors (L2-normalized) of the faces of the scene at the crops' sampled (frame, track)
+    pairs (``samples``; at most ``per_track`` per track, :meth:`vidanon.scene.Scene.sampled_faces`),
+    taken at the same box in the original and in each anonymized video (what an attacker's aligner
+    would see), where dlib's detector confirms the face in the original: 03's face identification
+    describes the same faces (``store``, :func:`vidanon.models.embed.face.describe_versions`).
+    ``videos``: ``{version: video}``, None for the clip's own frames (the original)."""
+    from vidanon.models.embed.face import describe_versions
 
-
-def face_embeddings(clip, scene, videos: dict, embedder, *, per_track: int) -> pd.DataFrame:
-    """dlib descriptors (L2-normalized) of the faces the scene found on the original, taken at the
-    same box in the original and in each anonymized video (what an attacker's aligner would see)."""
-    from vidanon.io.video import read_frames
-
-    rows = face_rows(scene, per_track)
-    out = []
+    cols = KEYS + ["pid", "frame", "path", "model", "emb"]
+    rows = scene.sampled_faces(samples, per_track)
     if rows.empty:
-        return pd.DataFrame(columns=KEYS + ["pid", "frame", "path", "model", "emb"])
-    by_frame = {t: g for t, g in rows.groupby("frame")}
-    for method, path in videos.items():
-        for t, rgb in read_frames(path, 0, clip.n_frames):
-            g = by_frame.get(t)
-            if g is None:
-                continue
-            h, w = clip.height, clip.width
-            boxes = g[["x1", "y1", "x2", "y2"]].to_numpy(float).clip(0, [w - 1, h - 1, w - 1, h - 1])
-            desc = embedder.descriptors(rgb[:h, :w], boxes)
-            for tid, d in zip(g["track_id"], desc):
-                n = np.linalg.norm(d)
-                out.append({"clip": clip.id, "method": method, "track_id": int(tid),
-                            "pid": int(scene.pids.get(int(tid), -1)), "frame": int(t), "path": str(path),
-                            "model": embedder.name, "emb": (d / n if n > 0 else d).astype(np.float32)})
-    return pd.DataFrame(out)
+        return pd.DataFrame(columns=cols)
+    described = describe_versions(embedder, clip, videos, rows, store=store)
+    ok = described[next(iter(videos))][1]  # confirmed in the original
+    out = []
+    for method, (desc, _) in described.items():
+        path = str(videos[method] if videos[method] is not None else clip.path)
+        for r, d in zip(rows[ok].itertuples(index=False), desc[ok]):
+            n = np.linalg.norm(d)
+            out.append({"clip": clip.id, "method": method, "track_id": int(r.track_id),
+                        "pid": int(scene.pids.get(int(r.track_id), -1)), "frame": int(r.frame), "path": path,
+                        "model": embedder.name, "emb": (d / n if n > 0 else d).astype(np.float32)})
+    return pd.DataFrame(out, columns=cols)
 
 
 def drift_frames(emb: pd.DataFrame) -> pd.DataFrame:
@@ -309,8 +303,15 @@ def _clip_job(job):
     videos = version_videos(ctx.work, p, clip.id)
     faces = pd.DataFrame()
     if p.drift.face_embedder:
+        from vidanon.io.cache import VectorStore
+        from vidanon.models.embed.face import store_path
+
         face_model = executor.cached(("embed", p.drift.face_embedder), lambda: embed.get(p.drift.face_embedder))
-        faces = face_embeddings(clip, scene, videos, face_model, per_track=p.drift.face_frames_per_track)
+        store = VectorStore(store_path(ctx.work, clip.id))  # the faces 03's face identification described
+        sources = {name: None if name == ORIGINAL else path for name, path in videos.items()}
+        faces = face_embeddings(clip, scene, sources, face_model, samples=crops[crops["method"] == ORIGINAL],
+                                per_track=p.drift.face_frames_per_track, store=store)
+        store.save()
     warp = clip_warping(clip, scene, videos, anonymize.for_params(p), max_pairs=p.drift.max_pairs,
                         max_side=p.quality.max_side)
     device = resolve_device(p.device)

@@ -19,54 +19,13 @@ import numpy as np
 import pandas as pd
 from vidanon.core.progress import tqdm
 
-from vidanon.core.versions import ORIGINAL, anonymized_path, camids_for, evenly_spaced, version_names
+from vidanon.core.versions import ORIGINAL, anonymized_path, camids_for, version_names
 from vidanon.metrics.faceid import leakage_row
 from vidanon.models.embed.face import DLIB_THRESHOLD
 
 COLUMNS = ["method", "protocol", "attacker", "n_faces", "detection_rate", "rank1", "rank1_lo", "rank1_hi",
            "mAP", "chance_rank1", "verified", "verified_lo", "verified_hi", "identified", "false_match",
            "privacy_level", "n_queries", "n_identities", "note"]
-
-
-def face_boxes(scene, samples: pd.DataFrame, max_per_track: int = 10) -> pd.DataFrame:
-    """The scene's best face (highest score) of each sampled (frame, track_id), at most
-    ``max_per_track`` evenly spaced per track: columns frame, track_id, x1, y1, x2, y2."""
-    f = scene.faces[scene.faces["track_id"] >= 0]
-    f = f.sort_values("score", ascending=False).drop_duplicates(["frame", "track_id"])
-    f = f.merge(samples[["frame", "track_id"]].drop_duplicates(), on=["frame", "track_id"])
-    parts = []
-    for _, g in f.sort_values("frame").groupby("track_id"):
-        parts.append(g.iloc[evenly_spaced(len(g), max_per_track)])
-    cols = ["frame", "track_id", "x1", "y1", "x2", "y2"]
-    return pd.concat(parts)[cols].reset_index(drop=True) if parts else pd.DataFrame(columns=cols)
-
-
-def _region(rgb, box, scale: float = 2.0):
-    """The face box enlarged ``scale`` times about its centre, clipped to the frame."""
-    x1, y1, x2, y2 = box
-    cx, cy, w, h = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * scale, (y2 - y1) * scale
-    H, W = rgb.shape[:2]
-    a, b = int(max(0, cx - w / 2)), int(max(0, cy - h / 2))
-    return rgb[b:int(min(H, cy + h / 2)), a:int(min(W, cx + w / 2))]
-
-
-def describe_frames(face, frames, boxes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Descriptors (N, 128) at ``boxes`` (one row per face, column ``frame``) in a stream of
-    ``(t, rgb)`` frames, and whether dlib's HOG detector finds a face around each box."""
-    want = boxes.groupby("frame").indices
-    desc = np.zeros((len(boxes), 128), np.float32)
-    found = np.zeros(len(boxes), bool)
-    last = max(want) if want else -1
-    for t, rgb in frames:
-        if t in want:
-            rows = want[t]
-            desc[rows] = face.descriptors(rgb, boxes.iloc[rows][["x1", "y1", "x2", "y2"]].to_numpy())
-            for r in rows:
-                region = _region(rgb, boxes.iloc[r][["x1", "y1", "x2", "y2"]].to_numpy(float))
-                found[r] = region.size > 0 and len(face.detect(np.ascontiguousarray(region), 1)) > 0
-        if t >= last:
-            break
-    return desc, found
 
 
 def evaluate(descs: dict, faces: pd.DataFrame, protocols, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
@@ -87,23 +46,29 @@ def evaluate(descs: dict, faces: pd.DataFrame, protocols, *, n_boot: int = 1000,
 
 def _clip_job(job):
     """One clip in a worker: its sampled faces (with ``found_<version>``) and each version's
-    descriptors at them, or None when the clip has no face of a known identity."""
+    descriptors at them, or None when the clip has no face of a known identity. Descriptors are kept
+    in work/<run>/features/faces/<clip>.npz (04_drift's face drift reads the same faces there)."""
     from vidanon.core import executor
+    from vidanon.io.cache import VectorStore
     from vidanon.models import embed
+    from vidanon.models.embed.face import describe_versions, store_path
     from vidanon.scene import scene_of
 
     ctx, index, samples = job
     clip, scene = scene_of(ctx, index)
-    boxes = face_boxes(scene, samples, ctx.params.reid.faceid_max_per_track)
+    boxes = scene.sampled_faces(samples, ctx.params.reid.faceid_max_per_track)
     if boxes.empty:
         return None
     meta = samples.drop_duplicates(["frame", "track_id"])[["frame", "track_id", "pid", "camid"]]
     boxes = boxes.merge(meta, on=["frame", "track_id"], how="left").assign(clip=clip.id)
     face = executor.cached(("dlib_face_resnet",), lambda: embed.get("dlib_face_resnet"))
+    store = VectorStore(store_path(ctx.work, clip.id))
+    videos = {v: None if v == ORIGINAL else anonymized_path(ctx.work, v, clip.id) for v in version_names(ctx.params)}
+    described = describe_versions(face, clip, videos, boxes, store=store)
+    store.save()
     descs = {}
-    for version in version_names(ctx.params):
-        frames = clip.version_frames(None if version == ORIGINAL else anonymized_path(ctx.work, version, clip.id))
-        descs[version], boxes[f"found_{version}"] = describe_frames(face, frames, boxes)
+    for version, (desc, found) in described.items():
+        descs[version], boxes[f"found_{version}"] = desc, found
     return boxes, descs
 
 
@@ -132,6 +97,7 @@ def run(ctx) -> dict[str, pd.DataFrame]:
         faces = pd.concat(parts, ignore_index=True)
         # only faces dlib's own detector confirms in the original: its descriptor is made for those,
         # and unconfirmed (profile, tiny) faces give weak descriptors that a blank face lands near
+        # (describe_versions describes the other versions at these faces only)
         ok = faces["found_original"].to_numpy(bool)
         table = evaluate({k: np.concatenate(v)[ok] for k, v in descs.items()}, faces[ok].reset_index(drop=True),
                          p.reid.protocols, n_boot=p.reid.bootstrap, seed=p.reid.seed)

@@ -174,3 +174,116 @@ class DlibFaceEmbedder:
             self._detector = self._dlib.get_frontal_face_detector()
         rects = self._detector(np.ascontiguousarray(rgb), upsample)
         return np.array([[r.left(), r.top(), r.right(), r.bottom()] for r in rects], dtype=float).reshape(-1, 4)
+
+
+def store_path(work, clip_id: str) -> Path:
+    """Where a run keeps a clip's face descriptors (:func:`describe_versions`'s ``store``): 03's face
+    identification fills it, 04's face drift reads the same faces there.
+
+    Parameters
+    ----------
+    work : str or Path
+        The run's work folder (``work/<run>``).
+    clip_id : str
+        The clip.
+
+    Returns
+    -------
+    path : Path
+        ``<work>/features/faces/<clip_id>.npz``.
+    """
+    return Path(work) / "features" / "faces" / f"{clip_id}.npz"
+
+
+def face_region(rgb: np.ndarray, box, scale: float = 2.0) -> np.ndarray:
+    """The face box enlarged ``scale`` times about its centre, clipped to the frame: where
+    :func:`describe_versions` looks for a face with dlib's detector.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) ndarray
+        The frame.
+    box : array_like of float
+        ``x1, y1, x2, y2`` in pixels.
+    scale : float, optional
+        Growth of the box's width and height. Default 2.
+
+    Returns
+    -------
+    region : ndarray
+        A view of the frame (possibly empty).
+    """
+    x1, y1, x2, y2 = (float(v) for v in box)
+    cx, cy, w, h = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * scale, (y2 - y1) * scale
+    hh, ww = rgb.shape[:2]
+    a, b = int(max(0, cx - w / 2)), int(max(0, cy - h / 2))
+    return rgb[b:int(min(hh, cy + h / 2)), a:int(min(ww, cx + w / 2))]
+
+
+def describe_versions(embedder: DlibFaceEmbedder, clip, videos: dict, boxes, *, store=None,
+                      confirm: bool = True, upsample: int = 1) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """dlib descriptors of faces at fixed boxes in every version of a clip, each computed once.
+
+    The attacker knows where each head is (the boxes come from the original's scene) and describes
+    what each version shows there; dlib's HOG detector says whether a face is still found in the box
+    grown twice (:func:`face_region`).
+
+    Parameters
+    ----------
+    embedder : DlibFaceEmbedder
+        The descriptor and the detector.
+    clip : vidanon.io.data.Clip
+        The clip.
+    videos : dict of str to path or None
+        ``{version: video}``, the reference version first; None stands for the clip's own frames.
+    boxes : pandas.DataFrame
+        One row per face: ``frame`` (clip frame) and ``x1, y1, x2, y2`` (pixels).
+    store : vidanon.io.cache.VectorStore, optional
+        Results kept by the version's content, frame and box: a face already described (by 03's face
+        identification, for 04's drift) is not described again. The caller saves it.
+    confirm : bool, optional
+        Describe the other versions only at the faces dlib's detector finds in the reference version
+        (dlib's descriptor is made for those; the rest is NaN there). Default True.
+    upsample : int, optional
+        dlib detector's upsampling. Default 1.
+
+    Returns
+    -------
+    out : dict of str to (desc, found)
+        Per version: raw descriptors (N, 128) float32 (NaN rows where not described) and whether the
+        detector finds a face at each box (N,) bool.
+    """
+    from vidanon.io import cache
+
+    frames = boxes["frame"].to_numpy().astype(int)
+    coords = boxes[["x1", "y1", "x2", "y2"]].to_numpy(float)
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    todo = np.ones(len(boxes), bool)
+    for k, (version, video) in enumerate(videos.items()):
+        source = (f"{cache.file_hash(clip.path)}@{clip.start}" if video is None else cache.file_hash(video))
+        keys = [f"{source}|{t}|{','.join(f'{v:.3f}' for v in c)}|{upsample}" for t, c in zip(frames, coords)]
+        desc = np.full((len(boxes), 128), np.nan, np.float32)
+        found = np.zeros(len(boxes), bool)
+        known = [i for i in np.flatnonzero(todo) if store is not None and keys[i] in store]
+        missing = [i for i in np.flatnonzero(todo) if store is None or keys[i] not in store]
+        if known:
+            got = store.get([keys[i] for i in known])
+            desc[known], found[known] = got[:, :128], got[:, 128] > 0.5
+        if missing:
+            at: dict[int, list[int]] = {}
+            for i in missing:
+                at.setdefault(int(frames[i]), []).append(i)
+            h, w = clip.height, clip.width
+            for t, rgb in clip.version_frames(video, only=set(at)):
+                rows, rgb = at[t], rgb[:h, :w]  # the H.264 writer pads odd sizes by a pixel
+                desc[rows] = embedder.descriptors(rgb, coords[rows])
+                for i in rows:
+                    region = face_region(rgb, coords[i])
+                    found[i] = region.size > 0 and len(embedder.detect(np.ascontiguousarray(region), upsample)) > 0
+            if store is not None:
+                store.add([keys[i] for i in missing], np.c_[desc[missing], found[missing].astype(np.float32)])
+        out[version] = (desc, found)
+        if k == 0 and confirm:
+            todo = found.copy()
+    return out
+
