@@ -80,3 +80,27 @@ def test_sigterm_stops_the_workers_at_once():
     finally:
         signal.signal(signal.SIGTERM, old)
         ex.close()
+
+
+def test_embedding_in_workers_equals_one_process(tmp_path):
+    """embed_files with an executor embeds the same batches in worker processes (the embedder rebuilt
+    there from its spec): the same features as in one process, kept in the same cache."""
+    import numpy as np
+
+    from vidanon.io.crops import write_crop
+    from vidanon.models import embed
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(11):
+        paths.append(tmp_path / "crops" / f"{i:02d}.jpg")
+        write_crop(paths[-1], rng.integers(0, 256, (64, 32, 3), dtype=np.uint8))
+    hsv = embed.get("hsv_histogram")
+    serial = embed.embed_files(hsv, paths, batch=4)
+    pool = executor.Local(2)
+    try:
+        parallel = embed.embed_files(hsv, paths, batch=4, cache_dir=tmp_path / "features", executor=pool)
+    finally:
+        pool.close()
+    np.testing.assert_array_equal(parallel, serial)
+    assert embed.embed_files(hsv, paths, batch=4, cache_dir=tmp_path / "features").shape == serial.shape

@@ -81,6 +81,10 @@ def test_finetuning_on_other_identities_learns_the_cue(weights_dir, tmp_path):
     again = ft.finetune(train, pids[~held], recipe=recipe, crop_keys=[keys[i] for i in np.flatnonzero(~held)],
                         cache_dir=tmp_path)
     assert again.seconds == 0 and np.allclose(again.embed(crops), feats, atol=1e-5)
+    # kept with its weights, it embeds with ONNX Runtime: torch's features to 1e-5
+    assert model.zoo.onnx is not None and list(tmp_path.glob("*-finetuned-*.onnx"))
+    model.zoo.onnx = None
+    np.testing.assert_allclose(model.embed(crops), feats, rtol=0, atol=1e-5)
     with pytest.raises(ValueError, match="at least 2 identities"):
         ft.finetune(train[:3], np.zeros(3, int), recipe=recipe)
 

@@ -44,13 +44,13 @@ def aligned_crops(ctx) -> pd.DataFrame:
     return m.sort_values(["clip", "method", "track_id", "frame"]).reset_index(drop=True)
 
 
-def embed_crops(crops: pd.DataFrame, embedder, cache_dir=None) -> pd.DataFrame:
+def embed_crops(crops: pd.DataFrame, embedder, cache_dir=None, executor=None) -> pd.DataFrame:
     """``crops`` (manifest rows) with ``model`` and ``emb`` (one unit-norm float32 vector per row).
     ``cache_dir``: the run's feature cache (work/<run>/features), which 03_reid has filled for the
-    crops it ranked: only the others are embedded here."""
+    crops it ranked: only the others are embedded here (by ``executor``'s workers when given)."""
     from vidanon.models.embed import embed_files
 
-    feats = embed_files(embedder, crops["path"].tolist(), cache_dir=cache_dir)
+    feats = embed_files(embedder, crops["path"].tolist(), cache_dir=cache_dir, executor=executor)
     out = crops[KEYS + ["pid", "frame", "path"]].copy()
     out["model"] = embedder.name
     out["emb"] = list(feats)
@@ -337,7 +337,8 @@ def run(ctx) -> dict[str, pd.DataFrame]:
         raise DataError(f"{ctx.work / 'crops'}: no aligned person crops (no person found in any clip, or the "
                         "crops stage ran with crops.mode: independent); identity drift needs them")
     device = resolve_device(p.device)
-    emb = [embed_crops(crops, embed.get(p.drift.embedder, device=device), cache_dir=ctx.work / "features")]
+    emb = [embed_crops(crops, embed.get(p.drift.embedder, device=device), cache_dir=ctx.work / "features",
+                       executor=executor.of(ctx))]
     clips = [c for c, _ in scene_mod.analyze_all(ctx)]  # every scene cached before the jobs start
     jobs = [(ctx, i, crops[crops["clip"] == spec.id]) for i, spec in enumerate(p.clips)]
     done = executor.of(ctx).map(_clip_job, jobs, label="drift")

@@ -132,8 +132,10 @@ def _label(*, method: str, embedder: str, protocol: str, mode: str, attacker: st
 
 
 def _attack_method(out: _Tables, label, *, anon: pd.DataFrame, orig: pd.DataFrame, q: Side, g: Side,
-                   reverse: bool, adaptive: bool, scoring: dict, finetuned: tuple | None = None) -> None:
-    """Every attacker on the anonymized queries ``q`` of one method (see the module doc)."""
+                   reverse: bool, adaptive: bool, scoring: dict, finetuned: tuple | None = None,
+                   learned: dict | None = None) -> None:
+    """Every attacker on the anonymized queries ``q`` of one method (see the module doc); ``learned``
+    keeps the learned attacker's features between protocols (they do not depend on the camids)."""
     naive = _record(out, label(attacker="naive", direction="anonymized->original"), q, g, **scoring)
     if reverse:
         _record(out, label(attacker="naive", direction="original->anonymized"), g, q, **scoring, ranked=False)
@@ -141,8 +143,12 @@ def _attack_method(out: _Tables, label, *, anon: pd.DataFrame, orig: pd.DataFram
         return
     parrot = _record(out, label(attacker="parrot", direction="anonymized->anonymized"), q, q, **scoring,
                      note="gallery anonymized with the same method", ranked=False)
-    pair_q, pair_g = _pairs(anon, orig)
-    qa, ga, note = attacks.learned_features(q.feats, anon["pid"].to_numpy(), g.feats, pair_q=pair_q, pair_g=pair_g)
+    learned = {} if learned is None else learned
+    if "features" not in learned:
+        pair_q, pair_g = _pairs(anon, orig)
+        learned["features"] = attacks.learned_features(q.feats, anon["pid"].to_numpy(), g.feats, pair_q=pair_q,
+                                                       pair_g=pair_g)
+    qa, ga, note = learned["features"]
     learned = _record(out, label(attacker="learned", direction="anonymized->original"), replace(q, feats=qa),
                       replace(g, feats=ga),
                       **scoring, note=note, ranked=False)
@@ -163,45 +169,70 @@ def identity_folds(pids: np.ndarray, folds: int, seed: int = 0) -> np.ndarray:
 
 
 def finetuned_distmat(anon: pd.DataFrame, *, recipe, folds: int, cache_dir: Path | None = None,
-                      label: str = "") -> tuple[np.ndarray, str] | None:
+                      label: str = "", executor=None) -> tuple[np.ndarray, str] | None:
     """(N, N) cosine distances between a method's anonymized crops (``anon``: manifest rows, pid >= 0)
     under the fine-tuned attacker, and the note for its rows; None when a fold would train on fewer
     than 2 identities. Row i comes from the model fine-tuned on the folds that do not hold row i's
     identity (:func:`identity_folds`; vidanon.models.embed.finetune with ``recipe``), so no query is
-    ranked by a model that saw its person. The training time goes to the log."""
-    from vidanon.io import cache
-    from vidanon.io.crops import read_crops
-    from vidanon.models.embed.finetune import finetune
+    ranked by a model that saw its person. The training time goes to the log. See
+    :func:`finetuned_distmats` (several methods at once, each fold a job of ``executor``)."""
+    return finetuned_distmats({label: anon}, recipe=recipe, folds=folds, cache_dir=cache_dir,
+                              executor=executor)[label]
 
-    pids = anon["pid"].to_numpy().astype(int)
-    fold = identity_folds(pids, folds, recipe.seed)
-    if any(np.unique(pids[fold != f]).size < 2 for f in range(folds)):
-        log.info("finetuned attacker %s: too few identities (%d) for %d folds; left out", label,
-                 np.unique(pids).size, folds)
-        return None
-    paths = [str(p) for p in anon["path"]]
-    keys = [cache.file_hash(p) for p in paths]
-    crops = read_crops(paths)
-    dist = np.empty((len(paths), len(paths)), np.float64)
-    seconds = 0.0
-    for f in range(folds):
-        train = np.flatnonzero(fold != f)
-        model = finetune([crops[i] for i in train], pids[train], recipe=recipe, crop_keys=[keys[i] for i in train],
-                         cache_dir=cache_dir)
-        seconds += model.seconds
-        feats = model.embed(crops)
-        test = fold == f
-        dist[test] = ranking.cosine_distmat(feats[test], feats)
-    log.info("finetuned attacker %s: %d crops of %d identities, %d folds, trained in %.0f s%s", label, len(paths),
-             np.unique(pids).size, folds, seconds, " (cached)" if seconds == 0 else "")
+
+def finetuned_distmats(anons: dict, *, recipe, folds: int, cache_dir: Path | None = None,
+                       executor=None) -> dict:
+    """:func:`finetuned_distmat` of several crop sets at once (``{label: manifest rows}``), every fold of
+    every set trained as one job of ``executor`` (in parallel); ``{label: (dist, note) or None}``."""
+    from vidanon.core.executor import Serial
+    from vidanon.io import cache
+
+    out, jobs, plan = {}, [], []
+    for label, anon in anons.items():
+        pids = anon["pid"].to_numpy().astype(int)
+        fold = identity_folds(pids, folds, recipe.seed)
+        if any(np.unique(pids[fold != f]).size < 2 for f in range(folds)):
+            log.info("finetuned attacker %s: too few identities (%d) for %d folds; left out", label,
+                     np.unique(pids).size, folds)
+            out[label] = None
+            continue
+        paths = [str(p) for p in anon["path"]]
+        keys = [cache.file_hash(p) for p in paths]
+        for f in range(folds):
+            jobs.append((paths, keys, pids, np.flatnonzero(fold != f), recipe, cache_dir))
+            plan.append((label, f, fold))
+    done = (executor or Serial()).map(_finetune_fold, jobs, label="finetuned attacker")
     note = (f"{recipe.base} fine-tuned {recipe.epochs} epochs on the method's crops of other identities "
             f"({folds} leave-identities-out folds); gallery anonymized with the same method")
-    return dist, note
+    seconds: dict = {}
+    for (label, f, fold), (feats, secs) in zip(plan, done):
+        if label not in out:
+            out[label] = (np.empty((len(fold), len(fold)), np.float64), note)
+        test = fold == f
+        out[label][0][test] = ranking.cosine_distmat(feats[test], feats)
+        seconds[label] = seconds.get(label, 0.0) + secs
+    for label, secs in seconds.items():
+        anon = anons[label]
+        log.info("finetuned attacker %s: %d crops of %d identities, %d folds, trained in %.0f s%s", label, len(anon),
+                 anon["pid"].nunique(), folds, secs, " (cached)" if secs == 0 else "")
+    return out
+
+
+def _finetune_fold(job) -> tuple[np.ndarray, float]:
+    """One fold in a worker: the model trained on the other folds' rows, every crop embedded by it."""
+    from vidanon.io.crops import read_crops
+    from vidanon.models.embed import finetune as ft
+
+    paths, keys, pids, train, recipe, cache_dir = job
+    crops = read_crops(paths)
+    model = ft.finetune([crops[i] for i in train], pids[train], recipe=recipe, crop_keys=[keys[i] for i in train],
+                        cache_dir=cache_dir)
+    return model.embed(crops), model.seconds
 
 
 def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS, reverse: bool = False,
                       adaptive: bool = True, n_boot: int = 1000, seed: int = 0, top: int = 5,
-                      cache_dir: Path | None = None, finetune: dict | None = None):
+                      cache_dir: Path | None = None, finetune: dict | None = None, executor=None):
     """Every method x embedder x protocol x attacker of a crops manifest.
 
     ``manifest``: the crops contract (docs/architecture.md) with absolute ``path``; rows with pid < 0
@@ -212,6 +243,7 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS,
     ``finetune``: ``{"recipe": finetune.Recipe, "folds": int, "modes": [...], "cache_dir": Path}`` adds the
     fine-tuned attacker (:func:`finetuned_distmat`) for the embedder named ``recipe.base``, in those crop
     modes, to the adaptive attacker's choice.
+    ``executor``: embeds the crops and trains the fine-tuned attacker's folds in its workers.
     """
     df = manifest[manifest["pid"] >= 0].reset_index(drop=True)
     if df.empty:
@@ -223,8 +255,15 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS,
     scoring = {"n_boot": n_boot, "seed": seed, "top": top}
     out = _Tables()
     tuned_by: dict = {}
+    if adaptive and finetune and finetune["recipe"].base in [e.name for e in embedders]:
+        sets = {(m, mode): df[(df["method"] == m) & (df["mode"] == mode)].reset_index(drop=True)
+                for m in methods for mode in finetune["modes"]}
+        tuned_by = finetuned_distmats({k: v for k, v in sets.items() if len(v)}, recipe=finetune["recipe"],
+                                      folds=finetune["folds"], cache_dir=finetune.get("cache_dir"), executor=executor)
     for emb in embedders:
-        feats = dict(zip(paths, embed_files(emb, paths, cache_dir=cache_dir)))  # each crop file embedded once
+        # each crop file embedded once (and kept: 04_drift reads the same features)
+        feats = dict(zip(paths, embed_files(emb, paths, cache_dir=cache_dir, executor=executor)))
+        learned_by: dict = {}  # the learned attacker's features do not depend on the protocol
         orig_all = df[df["method"] == ORIGINAL]
         for mode in sorted(set(df["mode"])):
             orig = orig_all[orig_all["mode"] == mode] if mode in set(orig_all["mode"]) else orig_all
@@ -239,15 +278,10 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS,
                     if anon.empty:
                         continue
                     label = partial(_label, method=m, embedder=emb.name, protocol=protocol, mode=mode)
-                    tuned = None
-                    if adaptive and finetune and emb.name == finetune["recipe"].base and mode in finetune["modes"]:
-                        if (m, mode) not in tuned_by:  # trained once, scored under every protocol
-                            tuned_by[(m, mode)] = finetuned_distmat(
-                                anon, recipe=finetune["recipe"], folds=finetune["folds"],
-                                cache_dir=finetune.get("cache_dir"), label=f"{m} / {mode}")
-                        tuned = tuned_by[(m, mode)]
+                    tuned = tuned_by.get((m, mode)) if finetune and emb.name == finetune["recipe"].base else None
                     _attack_method(out, label, anon=anon, orig=orig, q=Side.of(anon, feats, protocol), g=g, reverse=reverse,
-                                   adaptive=adaptive, scoring=scoring, finetuned=tuned)
+                                   adaptive=adaptive, scoring=scoring, finetuned=tuned,
+                                   learned=learned_by.setdefault((m, mode), {}))
     concat = lambda parts: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()  # noqa: E731
     summary = pd.DataFrame(out.rows)
     summary = summary[SUMMARY_COLUMNS]
@@ -324,9 +358,12 @@ def run(ctx) -> dict[str, pd.DataFrame]:
             raise ParamsError("reid.finetuned: fine-tuning needs an OSNet embedder in reid.embedders")
         finetune = {"recipe": Recipe(base=bases[0], epochs=p.finetune_epochs, seed=p.seed), "folds": p.finetune_folds,
                     "modes": ["aligned"], "cache_dir": ctx.work / "finetuned"}
+    from vidanon.core import executor
+
     summary, per_id, ranked = evaluate_manifest(manifest, embedders, protocols=p.protocols, reverse=p.reverse,
                                                 adaptive=p.adaptive, n_boot=p.bootstrap, seed=p.seed,
-                                                cache_dir=ctx.work / "features", finetune=finetune)
+                                                cache_dir=ctx.work / "features", finetune=finetune,
+                                                executor=executor.of(ctx))
     if len(ranked):
         ranked = ranked.assign(query_path=[_rel(x, ctx.work) for x in ranked["query_path"]],
                                gallery_path=[_rel(x, ctx.work) for x in ranked["gallery_path"]])

@@ -94,6 +94,12 @@ def get(name: str, device: str = "cpu", **options):
         If the name is unknown; a :class:`WeightsError` or :class:`BackendUnavailable` (its
         subclasses) when the model's weights or package are missing.
     """
+    obj = _make(name, device, options)
+    obj.spec = {"name": name, "device": device, **options}  # what rebuilds it in a worker (embed_files)
+    return obj
+
+
+def _make(name: str, device: str, options: dict):
     if name.startswith("osnet"):
         from vidanon.models.embed.osnet import OSNetEmbedder
 
@@ -168,16 +174,21 @@ class OnnxModule:
         Shape (B, C, H, W) of an input, for the export.
     name : str
         File stem in the weights cache.
+    folder : str or Path, optional
+        Where the export is kept instead of the weights cache (a run's own models, e.g. the
+        fine-tuned attacker's, stay in its work folder).
     """
 
-    def __init__(self, module, example_shape: tuple[int, ...], name: str):
+    def __init__(self, module, example_shape: tuple[int, ...], name: str, folder=None):
+        from pathlib import Path
+
         import onnxruntime as ort
 
         from vidanon.core.atomic import atomic_path
         from vidanon.io import weights
         from vidanon.models.detect._onnx import export, session_options
 
-        path = weights.cache_dir() / f"{name}.onnx"
+        path = Path(folder or weights.cache_dir()) / f"{name}.onnx"
         if not path.is_file():
             import torch
 
@@ -222,7 +233,7 @@ def use_onnx(runtime: str, device: str) -> bool:
     return runtime == "onnx" or (runtime == "auto" and device == "cpu")
 
 
-def embed_files(embedder, paths, batch: int = 256, cache_dir=None) -> np.ndarray:
+def embed_files(embedder, paths, batch: int = 256, cache_dir=None, executor=None) -> np.ndarray:
     """Features of crop image files, read and embedded in batches (memory bounded by ``batch``).
 
     Parameters
@@ -238,6 +249,9 @@ def embed_files(embedder, paths, batch: int = 256, cache_dir=None) -> np.ndarray
         embedder's ``description``, which names its checkpoint), keyed by the SHA-256 of each crop
         file's content (:mod:`vidanon.io.cache`), so a re-run, or another stage with the same
         embedder, embeds only crops that are new or changed. None (default): no cache.
+    executor : vidanon.core.executor executor, optional
+        Embeds the batches in its workers (an embedder made by :func:`get`, rebuilt there from its
+        ``spec``); the batches are the same as in one process, so the features are too.
 
     Returns
     -------
@@ -255,24 +269,39 @@ def embed_files(embedder, paths, batch: int = 256, cache_dir=None) -> np.ndarray
 
     paths = [str(p) for p in paths]
     if cache_dir is None:
-        return _embed(embedder, paths, batch)
+        return _embed(embedder, paths, batch, executor)
     keys = [cache.file_hash(p) for p in paths]
     tag = cache.key(str(getattr(embedder, "description", "")))[:8]
     store = cache.VectorStore(Path(cache_dir) / f"{embedder.name}-{tag}.npz")
     todo = store.missing(keys)
     if todo:
         path_of = dict(zip(keys, paths))  # identical bytes: any of their paths will do
-        store.add(todo, _embed(embedder, [path_of[k] for k in todo], batch))
+        store.add(todo, _embed(embedder, [path_of[k] for k in todo], batch, executor))
         store.save()
     return store.get(keys) if keys else np.zeros((0, 1), np.float32)
 
 
-def _embed(embedder, paths: list, batch: int) -> np.ndarray:
+def _embed(embedder, paths: list, batch: int, executor=None) -> np.ndarray:
     from vidanon.core.progress import tqdm
 
     from vidanon.io.crops import read_crops
 
-    parts = [embedder.embed(read_crops(paths[s:s + batch]))
-             for s in tqdm(range(0, len(paths), batch), desc=f"embed {embedder.name}", leave=False,
-                           disable=len(paths) <= batch)]
+    chunks = [paths[s:s + batch] for s in range(0, len(paths), batch)]
+    spec = getattr(embedder, "spec", None)
+    if executor is not None and getattr(executor, "workers", 1) > 1 and spec is not None and len(chunks) > 1:
+        parts = executor.map(_embed_job, [(spec, c) for c in chunks], label=f"embed {embedder.name}")
+    else:
+        parts = [embedder.embed(read_crops(c)) for c in tqdm(chunks, desc=f"embed {embedder.name}", leave=False,
+                                                             disable=len(chunks) <= 1)]
     return np.concatenate(parts) if parts else np.zeros((0, 1), np.float32)
+
+
+def _embed_job(job) -> np.ndarray:
+    """One batch of crop files embedded in a worker (the embedder built once per worker)."""
+    from vidanon.core import executor
+    from vidanon.io.crops import read_crops
+
+    spec, paths = job
+    key = ("embed", tuple(sorted((k, str(v)) for k, v in spec.items())))
+    embedder = executor.cached(key, lambda: get(**spec))
+    return embedder.embed(read_crops(paths))
