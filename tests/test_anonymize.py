@@ -172,6 +172,27 @@ def test_blend_equals_the_alpha_formula_everywhere():
     assert np.array_equal(got[alpha == 0], dst[alpha == 0]) and np.array_equal(got[alpha == 1], new[alpha == 1])
 
 
+def test_masked_median_equals_nanmedian():
+    """The avatar's background: one integer sort gives numpy's nanmedian (truncated to uint8) exactly,
+    odd and even counts of uncovered frames, and pixels covered in every frame."""
+    import warnings
+
+    from vidanon.anonymize.avatar import masked_median
+
+    rng = np.random.default_rng(0)
+    stack = rng.integers(0, 256, (7, 20, 30, 3), dtype=np.uint8)
+    covered = rng.random((7, 20, 30)) < 0.4
+    covered[:, :3, :4] = True  # never seen
+    ref = stack.astype(np.float32)
+    ref[covered] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = np.nanmedian(ref, axis=0)
+    median, hole = masked_median(stack, covered)
+    assert np.array_equal(hole, np.isnan(want).any(axis=2))
+    assert np.array_equal(median, np.nan_to_num(want).clip(0, 255).astype(np.uint8))
+
+
 def test_unknown_method_and_option():
     with pytest.raises(VidanonError, match="unknown anonymization method 'face-smudge'"):
         anonymize.get("face-smudge")

@@ -4,7 +4,7 @@
 ``apply(rgb, t, scene) -> rgb`` (pixels outside its regions bit-identical) and
 ``regions(t, scene, shape) -> bool mask``; some have ``prepare(frames, scene)`` (a first pass
 over the clip, e.g. the avatar's background). ``run_clip`` streams a clip through one into an
-atomic H.264 MP4. The methods know nothing of evaluation: ``vidanon.stages.anonymize`` runs
+atomic H.264 MP4 (``run_clips``: several in one pass). The methods know nothing of evaluation: ``vidanon.stages.anonymize`` runs
 every clip x version of a study and checks for leaked faces.
 """
 
@@ -14,6 +14,7 @@ import inspect
 import logging
 import time
 import warnings
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -135,45 +136,72 @@ def run_clip(clip, scene, method, out_path, *, keep_audio: bool = True, overwrit
     failed: the box) and, for the avatar, ``figures_skipped`` (removed, not drawn: the pose was
     incomplete). A method that changed no frame warns that it found nothing to anonymize.
     """
+    return run_clips(clip, scene, [(method, out_path)], keep_audio=keep_audio, overwrite=overwrite,
+                     frames_dir=frames_dir, progress=progress)[0]
+
+
+def run_clips(clip, scene, outputs: list, *, keep_audio: bool = True, overwrite: bool = True,
+              frames_dir: str | Path | None = None, progress: bool = True) -> list[dict[str, Any]]:
+    """:func:`run_clip` of several methods in one pass over the clip: ``outputs`` is ``[(method,
+    out_path)]``; each frame is decoded once and every method's version of it written, so the work
+    the methods share on a frame (e.g. the person regions of the scene) is done once. Returns one
+    stats dict per output (``seconds``: the method's own work, plus the decoding it would need
+    alone). ``frames_dir`` takes a single output only."""
     from vidanon.core.progress import tqdm
 
     from vidanon.io.video import VideoWriter
 
-    anon = get(method) if isinstance(method, str) else method
+    if frames_dir is not None and len(outputs) != 1:
+        raise ValueError("frames_dir: one output at a time")
+    anons = [get(m) if isinstance(m, str) else m for m, _ in outputs]
     whole = clip.start == 0
     audio = clip.path if keep_audio and whole else None
     if keep_audio and not whole:
         log.warning("%s: clip starts at frame %d; the audio is not copied", clip.id, clip.start)
-    t0 = time.perf_counter()
-    if hasattr(anon, "prepare"):
-        anon.prepare(clip.frames(), scene)
+    seconds = [0.0] * len(anons)
+    for i, anon in enumerate(anons):
+        if hasattr(anon, "prepare"):
+            t0 = time.perf_counter()
+            anon.prepare(clip.frames(), scene)
+            seconds[i] += time.perf_counter() - t0
     if frames_dir is not None:
         frames_dir = Path(frames_dir)
         frames_dir.mkdir(parents=True, exist_ok=True)
     frames = clip.frames()
     if progress:
-        frames = tqdm(frames, total=clip.n_frames, desc=f"{getattr(anon, 'name', method)} {clip.id}", leave=False)
-    changed = 0
-    counts = getattr(anon, "region_counts", None)
-    before = dict(counts) if counts is not None else {}
-    with VideoWriter(out_path, fps=clip.fps, audio_from=audio, overwrite=overwrite) as w:
+        names = ", ".join(getattr(a, "name", str(m)) for a, (m, _) in zip(anons, outputs))
+        frames = tqdm(frames, total=clip.n_frames, desc=f"{names} {clip.id}", leave=False)
+    changed = [0] * len(anons)
+    counts = [getattr(a, "region_counts", None) for a in anons]
+    before = [dict(c) if c is not None else {} for c in counts]
+    with ExitStack() as stack:
+        writers = [stack.enter_context(VideoWriter(out, fps=clip.fps, audio_from=audio, overwrite=overwrite))
+                   for _, out in outputs]
+        t_read = time.perf_counter()
         for t, rgb in frames:
-            out = anon.apply(rgb, t, scene)
-            changed += not np.array_equal(out, rgb)
-            w.write(out)
-            if frames_dir is not None:
-                _write_image(frames_dir / f"{t:06d}.png", out)
-    seconds = time.perf_counter() - t0
-    name = getattr(anon, "name", str(method))
-    if changed == 0 and name != "original" and w.frames:
-        warnings.warn(f"{name} on clip {clip.id!r}: found nothing to anonymize in {w.frames} frames (no "
-                      f"{'face' if name.startswith(('face-', 'deepprivacy2-face')) else 'person'} in the scene); "
-                      f"the video is written unchanged", stacklevel=2)
-    stats = {"frames": w.frames, "seconds": seconds, "fps": w.frames / seconds if seconds > 0 else float("nan"),
-             "frames_changed": changed}
-    if counts is not None:
-        for key, source in (("regions_pose", "pose"), ("regions_box", "box"), ("figures_skipped", "figures_skipped")):
-            stats[key] = int(counts.get(source, 0) - before.get(source, 0))
+            decoded = time.perf_counter()
+            for i, (anon, w) in enumerate(zip(anons, writers)):
+                t0 = time.perf_counter()
+                out = anon.apply(rgb, t, scene)
+                changed[i] += not np.array_equal(out, rgb)
+                w.write(out)
+                if frames_dir is not None:
+                    _write_image(frames_dir / f"{t:06d}.png", out)
+                seconds[i] += time.perf_counter() - t0 + (decoded - t_read)  # decoding: each would need it alone
+            t_read = time.perf_counter()
+    stats = []
+    for i, (anon, (method, _), w) in enumerate(zip(anons, outputs, writers)):
+        name = getattr(anon, "name", str(method))
+        if changed[i] == 0 and name != "original" and w.frames:
+            warnings.warn(f"{name} on clip {clip.id!r}: found nothing to anonymize in {w.frames} frames (no "
+                          f"{'face' if name.startswith(('face-', 'deepprivacy2-face')) else 'person'} in the scene); "
+                          f"the video is written unchanged", stacklevel=2)
+        st = {"frames": w.frames, "seconds": seconds[i],
+              "fps": w.frames / seconds[i] if seconds[i] > 0 else float("nan"), "frames_changed": changed[i]}
+        if counts[i] is not None:
+            for key, source in (("regions_pose", "pose"), ("regions_box", "box"), ("figures_skipped", "figures_skipped")):
+                st[key] = int(counts[i].get(source, 0) - before[i].get(source, 0))
+        stats.append(st)
     return stats
 
 

@@ -30,7 +30,6 @@ generator: no learned appearance, identical look for every person.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections import Counter
 from dataclasses import dataclass
 
@@ -233,20 +232,45 @@ def estimate_background(frames: list[np.ndarray], person_masks: list[np.ndarray]
     """
     if len(frames) < 3:
         return None, False
-    stack = np.stack(frames).astype(np.float32)
-    covered = np.stack(person_masks)
-    stack[covered] = np.nan
-    with warnings.catch_warnings():  # pixels covered in every frame give NaN, inpainted below
-        warnings.simplefilter("ignore", RuntimeWarning)
-        bg = np.nanmedian(stack, axis=0)
-    hole = np.isnan(bg).any(axis=2)
-    bg = np.nan_to_num(bg).clip(0, 255).astype(np.uint8)
+    bg, hole = masked_median(np.stack(frames), np.stack(person_masks))
     if hole.any():
         bg = cv2.inpaint(bg, hole.astype(np.uint8), 5, cv2.INPAINT_TELEA)
     diffs = [np.abs(f.astype(np.float32) - bg).mean(axis=2)[~m].mean() for f, m in zip(frames, person_masks)
              if (~m).any()]
     static = bool(diffs) and float(np.median(diffs)) < static_threshold
     return bg, static
+
+
+def masked_median(stack: np.ndarray, covered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel median over frames of the pixels not ``covered``, as ``np.nanmedian`` of the stack with
+    covered pixels set to NaN and then truncated to uint8 (the mean of the two middle values for an
+    even count), computed by one integer sort (about 10x faster).
+
+    Parameters
+    ----------
+    stack : (N, H, W, C) ndarray of uint8
+        Frames.
+    covered : (N, H, W) ndarray of bool
+        Pixels to leave out, per frame.
+
+    Returns
+    -------
+    median : (H, W, C) ndarray of uint8
+        The median (0 where every frame was covered).
+    hole : (H, W) ndarray of bool
+        Pixels covered in every frame.
+    """
+    s = stack.astype(np.uint16)
+    s[covered] = 256  # sorts after every pixel value
+    s.sort(axis=0)
+    n = np.broadcast_to((~covered).sum(axis=0)[..., None], s.shape[1:])
+    last = len(s) - 1
+    lo = np.take_along_axis(s, np.clip((n - 1) // 2, 0, last)[None], 0)[0].astype(np.int32)
+    hi = np.take_along_axis(s, np.clip(n // 2, 0, last)[None], 0)[0].astype(np.int32)
+    hole = n[..., 0] == 0
+    median = ((lo + hi) // 2).astype(np.uint8)  # floor of the mean: nanmedian's value truncated to uint8
+    median[hole] = 0
+    return median, hole
 
 
 def _side(j: int, right: bool) -> int:

@@ -195,8 +195,27 @@ def person_targets(t: int, scene, shape, *, dilation: int = 0, margin: int = 0, 
       ``MIN_MASK_SHARE`` of the box, as in dark or crowded shots) and the pose was found;
     - ``"box"``: the (``box_scale``-grown) box when both failed, or when ``use_mask`` is False.
 
-    The ``source`` of each target says which, so that a stage can count the rectangles.
+    The ``source`` of each target says which, so that a stage can count the rectangles. The targets of
+    the frame last asked for are kept on the scene: the methods that share these settings (body blur,
+    pixelate and solid fill) compute them once per frame.
     """
+    key = (t, tuple(shape[:2]), dilation, margin, use_mask, box_scale, limbs)
+    memo = getattr(scene, "_targets_memo", None)
+    tables = (id(scene.persons), id(scene.keypoints), id(scene.masks))  # a table replaced: a new scene
+    if memo is None or memo.get("t") != (t, tables):
+        memo = {"t": (t, tables)}
+        try:
+            scene._targets_memo = memo
+        except AttributeError:  # a scene-like object that takes no attributes: no memo
+            pass
+    if key not in memo:
+        memo[key] = _person_targets(t, scene, shape, dilation=dilation, margin=margin, use_mask=use_mask,
+                                    box_scale=box_scale, limbs=limbs)
+    return list(memo[key])
+
+
+def _person_targets(t: int, scene, shape, *, dilation: int, margin: int, use_mask: bool, box_scale: float,
+                    limbs: bool) -> list[Target]:
     out = []
     for row in scene.persons_at(t).itertuples(index=False):
         tid = int(row.track_id)
@@ -250,7 +269,8 @@ def feather_alpha(mask: np.ndarray, feather: int) -> np.ndarray:
 def blend(dst: np.ndarray, new: np.ndarray, alpha: np.ndarray) -> None:
     """``dst = alpha * new + (1 - alpha) * dst`` in place (uint8), only where alpha > 0."""
     full = alpha >= 1
-    dst[full] = new[full]  # what the formula gives there, without float work on the (large) mask interior
+    # what the formula gives there, without float work on the (large) mask interior (copyto: no gather)
+    np.copyto(dst, np.broadcast_to(new, dst.shape), where=full[..., None])
     on = (alpha > 0) & ~full  # the feather band
     if not on.any():
         return

@@ -97,12 +97,23 @@ class _Progress:
             self.bar.close()
 
 
+def _longest_first(n: int, costs) -> list[int]:
+    """Job indices, the costliest first (the others fill in around the long ones: a long job started
+    last would leave the other workers idle at the end); the given order where no costs are known."""
+    if costs is None:
+        return list(range(n))
+    costs = list(costs)
+    if len(costs) != n:
+        raise ValueError(f"{len(costs)} costs for {n} jobs")
+    return sorted(range(n), key=lambda i: -costs[i])
+
+
 class Serial:
     """Every job in the calling process, in order."""
 
     workers = 1
 
-    def map(self, fn: Callable, jobs: Iterable, label: str | None = None) -> list:
+    def map(self, fn: Callable, jobs: Iterable, label: str | None = None, costs=None) -> list:
         jobs = list(jobs)
         progress, out = _Progress(label, len(jobs)), []
         for job in jobs:
@@ -123,7 +134,9 @@ class Local:
         self.workers, self.threads = workers, threads
         self._pool = None
 
-    def map(self, fn: Callable, jobs: Iterable, label: str | None = None) -> list:
+    def map(self, fn: Callable, jobs: Iterable, label: str | None = None, costs=None) -> list:
+        """``[fn(job) for job in jobs]`` in the workers, results in the jobs' order; ``costs`` (one
+        number per job, e.g. frames x pixels) start the costliest first."""
         from concurrent.futures import as_completed
 
         jobs = list(jobs)
@@ -135,7 +148,8 @@ class Local:
 
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
                                              initializer=_init_worker, initargs=(self.threads,))
-        futures = [self._pool.submit(fn, job) for job in jobs]
+        submitted = {i: self._pool.submit(fn, jobs[i]) for i in _longest_first(len(jobs), costs)}
+        futures = [submitted[i] for i in range(len(jobs))]
         progress = _Progress(label, len(jobs))
         try:
             for _ in as_completed(futures):
@@ -195,9 +209,11 @@ class Ray:
             self._started = False
         self.workers = int(ray.cluster_resources().get("CPU", 1))
 
-    def map(self, fn: Callable, jobs: Iterable, label: str | None = None) -> list:
+    def map(self, fn: Callable, jobs: Iterable, label: str | None = None, costs=None) -> list:
+        jobs = list(jobs)
         remote = self._ray.remote(num_cpus=1, num_gpus=self.gpus)(_run)
-        refs = [remote.remote(fn, job) for job in jobs]
+        submitted = {i: remote.remote(fn, jobs[i]) for i in _longest_first(len(jobs), costs)}
+        refs = [submitted[i] for i in range(len(jobs))]
         progress, pending = _Progress(label, len(refs)), list(refs)
         while pending:
             ready, pending = self._ray.wait(pending, num_returns=1)

@@ -41,24 +41,38 @@ def make_video(ctx, clip, scene, spec) -> dict:
     ``clip, method, key, frames, frames_changed, seconds, fps, regions_pose, regions_box, figures_skipped,
     cached, path`` (``path`` relative to the project root; ``seconds``/``fps``: as measured when the video was
     made; the region counts of :func:`vidanon.anonymize.run_clip`, NaN for face methods)."""
+    return make_clip_videos(ctx, clip, scene, [spec])[0]
+
+
+def make_clip_videos(ctx, clip, scene, specs: list) -> list[dict]:
+    """:func:`make_video` of several versions of one clip: the ones whose cache key changed are made in
+    one pass over the clip (:func:`vidanon.anonymize.run_clips`: each frame decoded once)."""
     from vidanon import scene as scene_mod
     from vidanon.io import cache
 
     sec = ctx.params.anonymize
-    opts = anonymize.method_options(sec, spec)
-    out = anonymized_path(ctx.work, spec.name, clip.id)
-    k = cache.key({"method": spec.method, "options": anonymize.resolved_options(spec.method, opts),
-                   "scene": scene_mod.cache_key(clip, ctx.params), "frames": clip.n_frames,
-                   "keep_audio": sec.keep_audio})
-    row = {"clip": clip.id, "method": spec.name, "key": spec.method, "path": _rel(out, ctx.root)}
-    stats = cache.lookup(out, k)
-    if stats is not None:
-        log.debug("%s / %s: cached", spec.name, clip.id)
-        return {**row, **stats, "cached": True}
-    stats = anonymize.run_clip(clip, scene, anonymize.get(spec.method, **opts), out, keep_audio=sec.keep_audio,
-                               progress=False)
-    cache.record(out, k, stats)
-    return {**row, **stats, "cached": False}
+    skey = scene_mod.cache_key(clip, ctx.params)
+    rows, todo = [], []
+    for spec in specs:
+        opts = anonymize.method_options(sec, spec)
+        out = anonymized_path(ctx.work, spec.name, clip.id)
+        k = cache.key({"method": spec.method, "options": anonymize.resolved_options(spec.method, opts),
+                       "scene": skey, "frames": clip.n_frames, "keep_audio": sec.keep_audio})
+        row = {"clip": clip.id, "method": spec.name, "key": spec.method, "path": _rel(out, ctx.root)}
+        stats = cache.lookup(out, k)
+        if stats is not None:
+            log.debug("%s / %s: cached", spec.name, clip.id)
+            rows.append({**row, **stats, "cached": True})
+        else:
+            rows.append(row)
+            todo.append((len(rows) - 1, anonymize.get(spec.method, **opts), out, k))
+    if todo:
+        made = anonymize.run_clips(clip, scene, [(anon, out) for _, anon, out, _ in todo], keep_audio=sec.keep_audio,
+                                   progress=False)
+        for (i, _, out, k), stats in zip(todo, made):
+            cache.record(out, k, stats)
+            rows[i] = {**rows[i], **stats, "cached": False}
+    return rows
 
 
 def make_videos(ctx, scenes: list) -> pd.DataFrame:
@@ -67,7 +81,7 @@ def make_videos(ctx, scenes: list) -> pd.DataFrame:
     ``scenes``: ``[(Clip, Scene)]`` of :func:`vidanon.scene.analyze_all`. Returns one row per
     (clip, version) in the order clips x versions."""
     specs = _checked_specs(ctx)
-    rows = [make_video(ctx, clip, scene, spec) for clip, scene in scenes for spec in specs]
+    rows = [row for clip, scene in scenes for row in make_clip_videos(ctx, clip, scene, specs)]
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
@@ -124,8 +138,12 @@ def person_region(scene, t: int, shape, mask_scale: float = 1.3) -> np.ndarray:
     return region
 
 
-def check_video(frames, detector, scene=None, *, min_inside: float = 0.5, mask_scale: float = 1.3,
-                progress: bool = False, originals=None, changed: float = 10.0) -> pd.DataFrame:
+MIN_INSIDE = 0.5  # a face counts as leaked when at least this share of its box lies in a person's region
+CHANGED = 10.0  # grey levels: a leaked face whose box differs less from the original is "unchanged"
+
+
+def check_video(frames, detector, scene=None, *, min_inside: float = MIN_INSIDE, mask_scale: float = 1.3,
+                progress: bool = False, originals=None, changed: float = CHANGED) -> pd.DataFrame:
     """Run ``detector`` (``rgb -> (N, 5)``) on ``frames`` (iterable of ``(t, rgb)``) and count faces.
 
     Returns one row per frame: ``frame, faces`` (all faces found), ``leaked`` (faces with at least
@@ -139,17 +157,26 @@ def check_video(frames, detector, scene=None, *, min_inside: float = 0.5, mask_s
     originals = iter(originals) if originals is not None else None
     for t, rgb in it:
         orig = next(originals, (None, None))[1] if originals is not None else None
-        dets = np.asarray(detector(rgb)).reshape(-1, 5)
-        if scene is None or not len(dets):
-            hit = np.ones(len(dets), bool)
-        else:
-            hit = lm.fraction_inside(dets[:, :4], person_region(scene, t, rgb.shape, mask_scale)) >= min_inside
-        row = [t, len(dets), int(hit.sum())]
-        if originals is not None:
-            row.append(sum(lm.mean_abs_diff(rgb, orig, box) < changed for box in dets[hit, :4])
-                       if orig is not None else 0)
-        rows.append(tuple(row))
+        region = (lambda: person_region(scene, t, rgb.shape, mask_scale)) if scene is not None else None
+        rows.append(_check_frame(t, rgb, detector, region, min_inside=min_inside, original=orig,
+                                 compare=originals is not None, changed=changed))
     return pd.DataFrame(rows, columns=["frame", "faces", "leaked"] + (["unchanged"] if originals is not None else []))
+
+
+def _check_frame(t: int, rgb, detector, region, *, min_inside: float, original, compare: bool,
+                 changed: float) -> tuple:
+    """One row of :func:`check_video`; ``region`` is a callable giving the person region (None: no
+    scene), called only when a face is found."""
+    dets = np.asarray(detector(rgb)).reshape(-1, 5)
+    if region is None or not len(dets):
+        hit = np.ones(len(dets), bool)
+    else:
+        hit = lm.fraction_inside(dets[:, :4], region()) >= min_inside
+    row = [t, len(dets), int(hit.sum())]
+    if compare:
+        row.append(sum(lm.mean_abs_diff(rgb, original, box) < changed for box in dets[hit, :4])
+                   if original is not None else 0)
+    return tuple(row)
 
 
 def summarize_leaks(per_frame: pd.DataFrame) -> dict:
@@ -162,35 +189,91 @@ def leak_check_video(ctx, clip, scene, video_path: Path, *, method: str) -> dict
     """The leak check of one video of a clip (:func:`check_video` with the params' evaluation face
     detector, kept between jobs): ``clip, method, frames, face_frames, leaked_frames, leaked_faces,
     leak_rate, unchanged_frames, detector``."""
+    return leak_check_videos(ctx, clip, scene, {method: video_path})[0]
+
+
+def _leak_key(ctx, clip, video_path: Path) -> str:
+    """What a video's leak check depends on: the video's content, the evaluation detector, the scene
+    (its person regions) and the mask scale."""
+    from vidanon import scene as scene_mod
+    from vidanon.io import cache
+
+    return cache.key({"video": cache.file_hash(video_path), "detector": ctx.params.detect.face_eval.model_dump(),
+                      "scene": scene_mod.cache_key(clip, ctx.params), "mask_scale": ctx.params.anonymize.mask_scale,
+                      "v": 1})
+
+
+def leak_check_videos(ctx, clip, scene, videos: dict[str, Path]) -> list[dict]:
+    """:func:`leak_check_video` of several videos of one clip (``{method: video}``), read in lockstep with
+    the clip's own frames (each decoded once); a video checked before (the same content, detector and
+    scene: a side-car beside it) is not checked again."""
     from vidanon.core import executor
+    from vidanon.io import cache
     from vidanon.io.video import read_frames
     from vidanon.models import detect
 
     spec = ctx.params.detect.face_eval
-    det = executor.cached(("face_eval", spec.model_dump_json()), lambda: detect.get_face_detector(spec))
-    per_frame = check_video(read_frames(video_path), det, scene, mask_scale=ctx.params.anonymize.mask_scale,
-                            originals=clip.frames())
-    return {"clip": clip.id, "method": method, **summarize_leaks(per_frame),
-            "detector": getattr(det, "name", spec.backend)}
+    keys = {m: _leak_key(ctx, clip, path) for m, path in videos.items()}
+    found = {m: cache.lookup(Path(f"{path}.leaks"), keys[m]) for m, path in videos.items()}
+    todo = [m for m in videos if found[m] is None]
+    if todo:
+        det = executor.cached(("face_eval", spec.model_dump_json()), lambda: detect.get_face_detector(spec))
+        streams = [read_frames(videos[m], 0, clip.n_frames) for m in todo]
+        rows = {m: [] for m in todo}
+        for (t, orig), *outs in zip(clip.frames(), *streams):
+            memo = {}  # the person region of frame t, the same for every version
+
+            def region(t=t, shape=orig.shape, memo=memo):
+                if "r" not in memo:
+                    memo["r"] = person_region(scene, t, shape, ctx.params.anonymize.mask_scale)
+                return memo["r"]
+
+            for m, (_, rgb) in zip(todo, outs):
+                rows[m].append(_check_frame(t, rgb[:orig.shape[0], :orig.shape[1]], det, region,
+                                            min_inside=MIN_INSIDE, original=orig, compare=True, changed=CHANGED))
+        for m in todo:
+            per_frame = pd.DataFrame(rows[m], columns=["frame", "faces", "leaked", "unchanged"])
+            found[m] = {**summarize_leaks(per_frame), "detector": getattr(det, "name", spec.backend)}
+            cache.record(Path(f"{videos[m]}.leaks"), keys[m], found[m])
+    return [{"clip": clip.id, "method": m, **found[m]} for m in videos]
 
 
 def leak_check(ctx, runs: pd.DataFrame, scenes: list) -> pd.DataFrame:
     """Leak check of every video of ``runs`` (:func:`make_videos`' table), in this process. One row per
     (clip, version); the "original" row is the number to beat."""
     by_clip = {clip.id: (clip, scene) for clip, scene in scenes}
-    return pd.DataFrame([leak_check_video(ctx, *by_clip[r.clip], ctx.root / r.path, method=r.method)
-                         for r in runs.itertuples(index=False)])
+    rows = {}
+    for clip_id, g in runs.groupby("clip", sort=False):
+        for row in leak_check_videos(ctx, *by_clip[clip_id], {r.method: ctx.root / r.path for r in g.itertuples()}):
+            rows[(clip_id, row["method"])] = row
+    return pd.DataFrame([rows[(r.clip, r.method)] for r in runs.itertuples(index=False)])
 
 
 def _clip_job(job) -> tuple[list[dict], list[dict]]:
-    """Every version of one clip in a worker: its videos and their leak checks."""
+    """Versions of one clip in a worker: their videos and their leak checks."""
     from vidanon.scene import scene_of
 
     ctx, index, specs = job
     clip, scene = scene_of(ctx, index)
-    runs = [make_video(ctx, clip, scene, spec) for spec in specs]
-    leaks = [leak_check_video(ctx, clip, scene, ctx.root / r["path"], method=r["method"]) for r in runs]
+    runs = make_clip_videos(ctx, clip, scene, specs)
+    leaks = leak_check_videos(ctx, clip, scene, {r["method"]: ctx.root / r["path"] for r in runs})
     return runs, leaks
+
+
+LONG_CLIP = 300  # frames: a longer clip's versions are jobs of their own (they would keep one worker busy alone)
+
+
+def clip_jobs(ctx, clips: list, items: list) -> tuple[list[tuple], list[float]]:
+    """``(jobs, costs)``: per clip, ``(ctx, clip index, items)`` (e.g. its versions), or one job per item
+    for a clip longer than :data:`LONG_CLIP` frames; costs in frames x pixels x items (the executor
+    starts the costliest first)."""
+    jobs, costs = [], []
+    for i, clip in enumerate(clips):
+        parts = [[item] for item in items] if clip.n_frames > LONG_CLIP else [list(items)]
+        for part in parts:
+            jobs.append((ctx, i, part))
+            costs.append(clip.n_frames * clip.width * clip.height * len(part))
+    return jobs, costs
 
 
 def leak_table(leak_df: pd.DataFrame) -> pd.DataFrame:
@@ -217,7 +300,8 @@ def run(ctx, scenes: list | None = None) -> dict[str, pd.DataFrame]:
 
     specs = _checked_specs(ctx)
     scenes = scenes if scenes is not None else analyze_all(ctx)  # cached first, clips in parallel
-    done = executor.of(ctx).map(_clip_job, [(ctx, i, specs) for i in range(len(scenes))], label="anonymize")
+    jobs, costs = clip_jobs(ctx, [clip for clip, _ in scenes], specs)
+    done = executor.of(ctx).map(_clip_job, jobs, label="anonymize", costs=costs)
     runs = pd.DataFrame([r for clip_runs, _ in done for r in clip_runs], columns=RUN_COLUMNS)
     idle = runs[(runs["frames_changed"] == 0) & (runs["method"] != "original")]
     for r in idle.itertuples():  # said here, in the run's process: a worker's warning reaches only its log

@@ -233,7 +233,7 @@ def use_onnx(runtime: str, device: str) -> bool:
     return runtime == "onnx" or (runtime == "auto" and device == "cpu")
 
 
-def embed_files(embedder, paths, batch: int = 256, cache_dir=None, executor=None) -> np.ndarray:
+def embed_files(embedder, paths, batch: int = 256, cache_dir=None, *, executor=None) -> np.ndarray:
     """Features of crop image files, read and embedded in batches (memory bounded by ``batch``).
 
     Parameters
