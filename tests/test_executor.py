@@ -104,3 +104,24 @@ def test_embedding_in_workers_equals_one_process(tmp_path):
         pool.close()
     np.testing.assert_array_equal(parallel, serial)
     assert embed.embed_files(hsv, paths, batch=4, cache_dir=tmp_path / "features").shape == serial.shape
+
+
+def test_clip_jobs_split_long_clips_and_cost_them():
+    """A long clip's versions are jobs of their own; costs are frames x pixels x versions, and the
+    executor starts the costliest first but returns results in the jobs' order."""
+    from types import SimpleNamespace
+
+    from vidanon import stages
+
+    short = SimpleNamespace(n_frames=50, width=40, height=30)
+    long = SimpleNamespace(n_frames=stages.LONG_CLIP + 1, width=40, height=30)
+    jobs, costs = stages.clip_jobs("ctx", [short, long], ["original", "blur"])
+    assert jobs == [("ctx", 0, ["original", "blur"]), ("ctx", 1, ["original"]), ("ctx", 1, ["blur"])]
+    assert costs == [50 * 1200 * 2, long.n_frames * 1200, long.n_frames * 1200]
+    assert stages.clip_jobs("ctx", [short], None) == ([("ctx", 0)], [50 * 1200])
+    assert executor._longest_first(3, [1, 5, 2]) == [1, 2, 0] and executor._longest_first(2, None) == [0, 1]
+    pool = executor.Local(2)
+    try:
+        assert pool.map(abs, [-1, -2, -3], costs=[1, 3, 2]) == [1, 2, 3]
+    finally:
+        pool.close()

@@ -298,8 +298,9 @@ def analyze_all(ctx) -> list[tuple]:
     cache_dir = ctx.work / "scenes"
     clips = [data.open_clip(spec) for spec in ctx.params.clips]
     todo = [i for i, clip in enumerate(clips) if not is_cached(clip, ctx.params, cache_dir)]
-    if len(todo) > 1:
-        executor.of(ctx).map(_analyze_job, [(ctx.params, cache_dir, i) for i in todo], label="scene analysis")
+    if len(todo) > 1:  # the longest clips first (costs: frames x pixels)
+        executor.of(ctx).map(_analyze_job, [(ctx.params, cache_dir, i) for i in todo], label="scene analysis",
+                             costs=[clips[i].n_frames * clips[i].width * clips[i].height for i in todo])
     return [(clip, analyze(clip, ctx.params, cache_dir, gt)) for clip in clips]
 
 

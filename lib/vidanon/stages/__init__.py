@@ -147,6 +147,27 @@ def _compute(ctx, name: str, key: str, write_text) -> dict:
     return tables
 
 
+LONG_CLIP = 300  # frames: a longer clip's versions are jobs of their own (they would keep one worker busy alone)
+
+
+def clip_jobs(ctx, clips: list, items: list | None = None) -> tuple[list[tuple], list[float]]:
+    """``(jobs, costs)`` of a stage's per-clip work for its executor: per clip, ``(ctx, clip index,
+    items)`` (e.g. its versions), or one job per item for a clip longer than :data:`LONG_CLIP` frames
+    (``(ctx, clip index)`` when ``items`` is None); costs in frames x pixels x items, so that the
+    executor starts the costliest first (a long job started last leaves the other workers idle)."""
+    jobs, costs = [], []
+    for i, clip in enumerate(clips):
+        pixels = clip.n_frames * clip.width * clip.height
+        if items is None:
+            jobs.append((ctx, i))
+            costs.append(pixels)
+            continue
+        for part in ([[item] for item in items] if clip.n_frames > LONG_CLIP else [list(items)]):
+            jobs.append((ctx, i, part))
+            costs.append(pixels * len(part))
+    return jobs, costs
+
+
 #: The notebook folder (figures/<run>/<folder>/) each stage writes its tables into.
 FOLDER = {"anonymize": "01_anonymize", "crops": "02_crop", "reid": "03_reid", "faceid": "03_reid",
           "drift": "04_drift", "quality": "05_quality", "action": "06_action"}

@@ -31,6 +31,7 @@ from vidanon.core.versions import ORIGINAL, anonymized_path, frame_stride, resol
 from vidanon.metrics import pose as P
 from vidanon.metrics.detection import Preservation, detection_preservation
 from vidanon.metrics.ranking import bootstrap_ci
+from vidanon.stages import clip_jobs
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +310,7 @@ def _clip_job(job) -> dict:
     from vidanon.models import detect
     from vidanon.scene import scene_of
 
-    ctx, index = job
+    ctx, index, names = job
     p = ctx.params
     u = p.utility
     device = resolve_device(p.device)
@@ -321,10 +322,11 @@ def _clip_job(job) -> dict:
                                lambda: detect.get_face_detector(p.detect.face_eval))
     face_names = face_keeping_methods(p)
     stride = frame_stride(clip.n_frames, u.frame_stride, u.max_frames)  # same rule as 05_quality
-    face_ref = {t: np.asarray(face_det(rgb), float).reshape(-1, 5)[:, :4] for t, rgb in clip.frames(stride)}
+    face_ref = ({t: np.asarray(face_det(rgb), float).reshape(-1, 5)[:, :4] for t, rgb in clip.frames(stride)}
+                if set(names) & set(face_names) else None)
     ex = _example_frame(scene)
     out = {"inst": [], "dets": [], "motion": [], "examples": [], "joints": {}, "shape": []}
-    for name in version_names(p):
+    for name in names:
         frames = clip.version_frames(anonymized_path(ctx.work, name, clip.id), stride)
         keep_face = name in face_names
         i, j, d, traj, exk = evaluate_clip(
@@ -361,12 +363,13 @@ def run(ctx) -> dict[str, pd.DataFrame]:
     names = version_names(p)
     log.debug("face detection preservation for: %s", ", ".join(face_keeping_methods(p)))
     scenes = scene_mod.analyze_all(ctx)  # every scene cached before the jobs start
-    done = executor.of(ctx).map(_clip_job, [(ctx, i) for i in range(len(scenes))], label="action")
+    jobs, costs = clip_jobs(ctx, [c for c, _ in scenes], names)
+    done = executor.of(ctx).map(_clip_job, jobs, label="action", costs=costs)
     inst = [r for d in done for r in d["inst"]]
     dets = [r for d in done for r in d["dets"]]
     motion = [r for d in done for r in d["motion"]]
     examples = [r for d in done for r in d["examples"]]
-    joints = {n: [j for d in done for j in d["joints"][n]] for n in names}
+    joints = {n: [j for d in done for j in d["joints"].get(n, [])] for n in names}
     cols = ["clip", "method", "frame", "track_id", "box_size", "found", "oks", "vis_agreement"]
     pose_df = pd.DataFrame(inst, columns=cols + [f"pck@{a:g}" for a in u.pck_thresholds])
     det_df = pd.DataFrame(dets, columns=["clip", "method", "frame", "kind", "n_ref", "n_pred", "n_matched", "iou_sum"])

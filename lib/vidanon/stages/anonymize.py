@@ -27,6 +27,7 @@ from vidanon import anonymize
 from vidanon.anonymize.regions import scale_box
 from vidanon.core.versions import anonymized_path, versions
 from vidanon.metrics import leaks as lm
+from vidanon.stages import clip_jobs
 
 log = logging.getLogger(__name__)
 
@@ -260,22 +261,6 @@ def _clip_job(job) -> tuple[list[dict], list[dict]]:
     return runs, leaks
 
 
-LONG_CLIP = 300  # frames: a longer clip's versions are jobs of their own (they would keep one worker busy alone)
-
-
-def clip_jobs(ctx, clips: list, items: list) -> tuple[list[tuple], list[float]]:
-    """``(jobs, costs)``: per clip, ``(ctx, clip index, items)`` (e.g. its versions), or one job per item
-    for a clip longer than :data:`LONG_CLIP` frames; costs in frames x pixels x items (the executor
-    starts the costliest first)."""
-    jobs, costs = [], []
-    for i, clip in enumerate(clips):
-        parts = [[item] for item in items] if clip.n_frames > LONG_CLIP else [list(items)]
-        for part in parts:
-            jobs.append((ctx, i, part))
-            costs.append(clip.n_frames * clip.width * clip.height * len(part))
-    return jobs, costs
-
-
 def leak_table(leak_df: pd.DataFrame) -> pd.DataFrame:
     """Leaked frames (a face found by the independent detector inside a person) per method and clip,
     with totals, the rate over all frames and (when the check had the originals) ``unchanged``: the
@@ -300,7 +285,7 @@ def run(ctx, scenes: list | None = None) -> dict[str, pd.DataFrame]:
 
     specs = _checked_specs(ctx)
     scenes = scenes if scenes is not None else analyze_all(ctx)  # cached first, clips in parallel
-    jobs, costs = clip_jobs(ctx, [clip for clip, _ in scenes], specs)
+    jobs, costs = clip_jobs(ctx, [clip for clip, _ in scenes], specs)  # a long clip's versions: jobs of their own
     done = executor.of(ctx).map(_clip_job, jobs, label="anonymize", costs=costs)
     runs = pd.DataFrame([r for clip_runs, _ in done for r in clip_runs], columns=RUN_COLUMNS)
     idle = runs[(runs["frames_changed"] == 0) & (runs["method"] != "original")]

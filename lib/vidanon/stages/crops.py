@@ -45,6 +45,7 @@ from vidanon.core.versions import (ORIGINAL, anonymized_path, encode_camid, even
                                    version_names)
 from vidanon.io.crops import MANIFEST_COLUMNS, cut_crop, empty_manifest, market_name, write_crop
 from vidanon.scene.masks import rle_decode
+from vidanon.stages import clip_jobs
 
 RECALL_COLUMNS = ["clip", "method", "n_original", "n_detected", "n_matched", "recall", "mean_iou"]
 LEAK_MODES = ("person-only", "context")
@@ -212,13 +213,13 @@ def _modes(params) -> tuple[str, ...]:
 
 
 def _clip_job(job) -> tuple[list, list, dict]:
-    """Every version of one clip in a worker: (manifest parts, recall rows, the clip's summary row)."""
+    """Versions of one clip in a worker: (manifest parts, recall rows, the clip's summary row)."""
     from vidanon import scene as scene_mod
     from vidanon.core import executor
     from vidanon.core.versions import resolve_device
     from vidanon.models import detect
 
-    ctx, index = job
+    ctx, index, names = job
     p = ctx.params
     modes = _modes(p)
     clip, scene = scene_mod.scene_of(ctx, index)
@@ -229,19 +230,18 @@ def _clip_job(job) -> tuple[list, list, dict]:
                                    lambda: detect.get_person_detector(spec, device=resolve_device(p.device)))
     skey = scene_mod.cache_key(clip, p)
     parts, recalls = [], []
-    for method in version_names(p):
+    for method in names:
         m, r = _cached_crop_clip(ctx, clip, scene, clip_index=index, method=method, modes=modes,
                                  detector=detector, skey=skey)
         parts.append(m)
         recalls.append(r)
-    if scene.persons.empty:
+    if scene.persons.empty and ORIGINAL in names:
         warnings.warn(f"clip {clip.id!r}: no person, no crops")
     det = scene.persons[scene.persons["source"] == "detected"]
     summary = {"clip": clip.id, "frames": scene.n_frames,
                "persons_per_frame": round(len(det) / max(scene.n_frames, 1), 2),
                "tracks": int(scene.persons["track_id"].nunique()),
-               "pids": ",".join(str(v) for v in sorted(set(scene.pids.values()))),
-               "crops_per_version": int((parts[0]["mode"] == modes[0]).sum())}
+               "pids": ",".join(str(v) for v in sorted(set(scene.pids.values())))}
     return parts, recalls, summary
 
 
@@ -259,8 +259,9 @@ def run(ctx) -> dict[str, pd.DataFrame]:
     from vidanon.core.atomic import atomic_path
     from vidanon.io.crops import manifest_path
 
-    scene_mod.analyze_all(ctx)  # every scene cached before the jobs start
-    done = executor.of(ctx).map(_clip_job, [(ctx, i) for i in range(len(ctx.params.clips))], label="crops")
+    clips = [c for c, _ in scene_mod.analyze_all(ctx)]  # every scene cached before the jobs start
+    jobs, costs = clip_jobs(ctx, clips, version_names(ctx.params))
+    done = executor.of(ctx).map(_clip_job, jobs, label="crops", costs=costs)
     parts = [m for clip_parts, _, _ in done for m in clip_parts]
     recalls = [r for _, clip_recalls, _ in done for r in clip_recalls]
     manifest = pd.concat([m for m in parts if len(m)], ignore_index=True) if any(len(m) for m in parts) \
@@ -269,8 +270,11 @@ def run(ctx) -> dict[str, pd.DataFrame]:
         warnings.warn("no crops at all: no person was found in any clip; the manifest is empty")
     with atomic_path(manifest_path(ctx.work)) as tmp:
         manifest.to_parquet(tmp, index=False)
-    tables = {"crops_detection_recall": pd.concat(recalls, ignore_index=True),
-              "crops_summary": pd.DataFrame([summary for _, _, summary in done])}
+    summary = pd.DataFrame(list({row["clip"]: row for _, _, row in done}.values()))  # one row per clip
+    first = _modes(ctx.params)[0]
+    per_clip = manifest[(manifest["method"] == ORIGINAL) & (manifest["mode"] == first)].groupby("clip").size()
+    summary["crops_per_version"] = summary["clip"].map(per_clip).fillna(0).astype(int)
+    tables = {"crops_detection_recall": pd.concat(recalls, ignore_index=True), "crops_summary": summary}
     for name, df in tables.items():
         ctx.save_table(df, name, formats=("csv", "md"))
     return tables

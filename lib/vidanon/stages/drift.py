@@ -341,7 +341,8 @@ def run(ctx) -> dict[str, pd.DataFrame]:
                        executor=executor.of(ctx))]
     clips = [c for c, _ in scene_mod.analyze_all(ctx)]  # every scene cached before the jobs start
     jobs = [(ctx, i, crops[crops["clip"] == spec.id]) for i, spec in enumerate(p.clips)]
-    done = executor.of(ctx).map(_clip_job, jobs, label="drift")
+    costs = [min(c.n_frames, p.drift.max_pairs or c.n_frames) * c.width * c.height for c in clips]  # frame pairs
+    done = executor.of(ctx).map(_clip_job, jobs, label="drift", costs=costs)
     emb = pd.concat([e for e in emb + [faces for faces, _, _, _ in done] if len(e)], ignore_index=True)
     frames = drift_frames(emb)
     parts = [crop_t for _, _, crop_t, _ in done]

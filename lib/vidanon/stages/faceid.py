@@ -87,7 +87,8 @@ def run(ctx) -> dict[str, pd.DataFrame]:
     samples = manifest[(manifest["method"] == ORIGINAL) & (manifest["pid"] >= 0)]
     scene_mod.analyze_all(ctx)  # every scene cached before the jobs start
     jobs = [(ctx, i, samples[samples["clip"] == spec.id]) for i, spec in enumerate(p.clips)]
-    done = [d for d in executor.of(ctx).map(_clip_job, jobs, label="faceid") if d is not None]
+    costs = [len(job[2]) for job in jobs]  # the faces to describe follow the sampled crops
+    done = [d for d in executor.of(ctx).map(_clip_job, jobs, label="faceid", costs=costs) if d is not None]
     parts = [boxes for boxes, _ in done]
     descs = {v: [d[v] for _, d in done] for v in version_names(p)}
     if not parts:

@@ -164,7 +164,8 @@ def run(ctx) -> dict[str, pd.DataFrame]:
 
     p = ctx.params
     clips = [c for c, _ in scene_mod.analyze_all(ctx)]  # every scene cached before the jobs start
-    done = executor.of(ctx).map(_clip_job, [(ctx, i) for i in range(len(p.clips))], label="quality")
+    costs = [min(c.n_frames, p.quality.max_frames or c.n_frames) * c.width * c.height for c in clips]  # frames used
+    done = executor.of(ctx).map(_clip_job, [(ctx, i) for i in range(len(p.clips))], label="quality", costs=costs)
     frames = pd.concat([f for f, _, _ in done], ignore_index=True)
     faces = pd.concat([fc for _, fc, _ in done], ignore_index=True)
     faces.insert(2, "detector", p.detect.face_eval.backend)
