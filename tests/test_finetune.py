@@ -124,3 +124,33 @@ def test_no_query_is_ranked_by_a_model_that_saw_its_identity(tmp_path, monkeypat
     assert np.allclose(dist[same], 0.0)  # each query's own identity is told apart by its fold's model
     assert "leave-identities-out" in note
     assert reid.finetuned_distmat(anon[anon.pid < 2], recipe=ft.Recipe(), folds=2) is None  # too few identities
+
+
+def test_training_in_a_worker_gives_the_same_model(weights_dir, tmp_path):
+    """The executor never changes a result: a fold trained in a worker process (one thread) and one
+    trained here, where torch has more threads, give the same model (the training runs on
+    TRAIN_THREADS threads wherever it runs)."""
+    import torch
+
+    from vidanon.core import executor
+
+    crops, pids = banded_crops(n_ids=4, per=4)
+    paths = []
+    for i, img in enumerate(crops):
+        paths.append(str(tmp_path / f"{i:02d}.png"))
+        cv2.imwrite(paths[-1], img[:, :, ::-1])
+    recipe = ft.Recipe(epochs=1)
+    job = (paths, [f"k{i}" for i in range(len(paths))], pids, np.arange(len(paths)), recipe, None)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        here, _ = reid._finetune_fold(job)
+        assert torch.get_num_threads() == 2  # restored
+    finally:
+        torch.set_num_threads(threads)
+    pool = executor.Local(2)
+    try:
+        there, _ = pool.map(reid._finetune_fold, [job, job])[0]
+    finally:
+        pool.close()
+    np.testing.assert_array_equal(here, there)

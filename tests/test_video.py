@@ -3,6 +3,7 @@ import pytest
 
 from vidanon.io import data
 from vidanon.io import video
+from vidanon.io.video import read_frame, read_frames
 from vidanon.core.errors import DataError
 
 
@@ -94,3 +95,28 @@ def test_encodes_are_reproducible_whatever_ran_before(tmp_path, data_dir, weight
     first = encode("a.mp4")
     detect.get_person_detector("yolov5-onnx")(frames[0])
     assert encode("b.mp4") == first
+
+
+def test_read_frame_seeks_to_the_same_frame(tmp_path):
+    """read_frame on an H.264 MP4 seeks to the keyframe before the frame: the same pixels as decoding
+    from the start, for frames before, at and after keyframes (a short keyframe interval here)."""
+    import av
+
+    path = tmp_path / "v.mp4"
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as c:  # keyframes every 10 frames, B-frames on: what seeking meets
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.options = {"g": "10", "bf": "2", "crf": "20"}
+        for i in range(57):
+            img = np.full((48, 64, 3), (i * 4) % 256, np.uint8)
+            img[:8, :8] = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    frames = dict(read_frames(path))
+    for t in (0, 1, 9, 10, 11, 23, 40, 56):
+        np.testing.assert_array_equal(read_frame(path, t), frames[t])
+    with pytest.raises(DataError, match="no frame 57"):
+        read_frame(path, 57)

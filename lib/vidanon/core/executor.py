@@ -70,7 +70,10 @@ def _run(fn, job):  # a module-level trampoline: picklable, sets the thread coun
 
 
 class _Progress:
-    """Jobs done of a stage: a progress bar on a terminal, else a log line per job (with the ETA)."""
+    """Jobs done of a stage: a progress bar on a terminal, else a log line (with the ETA) for the first
+    job, then at most every :data:`LOG_EVERY` seconds, and when all are done."""
+
+    LOG_EVERY = 15.0
 
     def __init__(self, label: str | None, total: int):
         import sys
@@ -79,18 +82,24 @@ class _Progress:
         from tqdm.auto import tqdm
 
         self.label, self.total, self.done, self.t0 = label, total, 0, time.perf_counter()
-        self.bar = tqdm(total=total, desc=label, unit="clip", leave=False) if label and sys.stderr.isatty() else None
+        self.logged = self.t0
+        self.bar = tqdm(total=total, desc=label, unit="job", leave=False) if label and sys.stderr.isatty() else None
 
     def step(self) -> None:
         import time
 
         self.done += 1
+        now = time.perf_counter()
         if self.bar is not None:
             self.bar.update()
-        elif self.label:
-            dt = time.perf_counter() - self.t0
+        elif self.label and (self.done in (1, self.total) or now - self.logged >= self.LOG_EVERY):
+            dt = now - self.t0
             eta = dt / self.done * (self.total - self.done)
-            log.info("%s: %d/%d done, %.0f s, about %.0f s left", self.label, self.done, self.total, dt, eta)
+            self.logged = now
+            if self.done == self.total:
+                log.info("%s: %d/%d done in %.0f s", self.label, self.done, self.total, dt)
+            else:
+                log.info("%s: %d/%d done, %.0f s, about %.0f s left", self.label, self.done, self.total, dt, eta)
 
     def close(self) -> None:
         if self.bar is not None:

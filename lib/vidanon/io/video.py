@@ -136,10 +136,43 @@ def deterministic_heap() -> None:
 
 
 def read_frame(path: str | os.PathLike, index: int) -> np.ndarray:
-    """One frame by index (decodes from the start; use read_frames for many)."""
+    """One frame by index. An H.264 MP4 of constant frame rate (the videos vidanon writes) is sought
+    to the keyframe before it and decoded from there; anything else is decoded from the start (use
+    read_frames for many frames)."""
+    rgb = _seek_frame(Path(path), index)
+    if rgb is not None:
+        return rgb
     for _, rgb in read_frames(path, start=index, stop=index + 1):
         return rgb
     raise DataError(f"{path}: has no frame {index}")
+
+
+def _seek_frame(path: Path, index: int) -> np.ndarray | None:
+    """Frame ``index`` of a constant-rate H.264 MP4 by seeking, or None (not such a file, or its
+    timestamps do not give frame indices: the caller decodes from the start)."""
+    if path.suffix.lower() != ".mp4" or index < 1:
+        return None
+    try:
+        with _open(path) as c:
+            stream = c.streams.video[0]
+            rate, tb = stream.average_rate, stream.time_base
+            if stream.codec_context.name != "h264" or not rate or not tb or stream.start_time is None:
+                return None
+            start = stream.start_time
+            c.seek(start + int(index / rate / tb), stream=stream, backward=True, any_frame=False)
+            for frame in c.decode(stream):
+                if frame.pts is None:
+                    return None
+                i = round(float((frame.pts - start) * tb * rate))
+                if i == index:
+                    return frame.to_ndarray(format="rgb24")
+                if i > index:
+                    return None
+    except DataError:
+        raise
+    except Exception:  # any trouble seeking: the sequential decode decides
+        return None
+    return None
 
 
 class VideoWriter:

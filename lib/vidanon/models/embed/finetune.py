@@ -134,7 +134,7 @@ def training_key(crop_keys: list[str], pids, recipe: Recipe) -> str:
     """
     from vidanon.io import cache
 
-    return cache.key({"crops": list(crop_keys), "pids": [int(x) for x in pids], "recipe": asdict(recipe), "v": 1})
+    return cache.key({"crops": list(crop_keys), "pids": [int(x) for x in pids], "recipe": asdict(recipe), "v": 2})
 
 
 class FinetunedOSNet:
@@ -239,6 +239,24 @@ def finetune(crops: list[np.ndarray], pids, *, recipe: Recipe = Recipe(), crop_k
     if path is not None and path.is_file():
         model.load_state_dict(torch.load(str(path), map_location="cpu", weights_only=True))
         return FinetunedOSNet(zoo, key=key, seconds=0.0, folder=path.parent)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(TRAIN_THREADS)
+    try:
+        return _train(zoo, crops, pids, classes, recipe=recipe, key=key, path=path)
+    finally:
+        torch.set_num_threads(threads)
+
+
+#: Threads of the training: the same in every process (a worker of the executor runs one), since the
+#: sums of a training step come out in another order with another thread count and the trained model
+#: (and the attack's Rank-1, by points) would then depend on where it ran.
+TRAIN_THREADS = 1
+
+
+def _train(zoo, crops, pids, classes, *, recipe: Recipe, key: str | None, path: Path | None) -> FinetunedOSNet:
+    import torch
+
+    model = zoo.model
     t0 = time.perf_counter()
     labels = torch.from_numpy(np.searchsorted(classes, pids))
     import cv2
