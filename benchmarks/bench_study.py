@@ -46,8 +46,12 @@ def _tree_rss(pid: int) -> int:
 
 
 def timed_run(cmd: list[str], cwd: Path, env: dict, log: Path) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS of the process tree in GB sampled every 0.5 s, exit code)."""
+    """(wall seconds, peak RSS of the process tree in GB sampled every 0.5 s, exit code); the CPU time
+    of the whole tree (every process it started, once reaped) is kept in ``timed_run.cpu``."""
+    import resource
+
     peak = [0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(log, "w") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -62,7 +66,35 @@ def timed_run(cmd: list[str], cwd: Path, env: dict, log: Path) -> tuple[float, f
         rc = proc.wait()
         wall = time.perf_counter() - t0
         th.join(timeout=2)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    timed_run.cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return wall, peak[0] / 2**30, rc
+
+
+def stage_times(work: Path) -> str:
+    """Where the time of a run went: each stage's compute (work/<run>/stages/*.json, in the study's order;
+    01's includes the scene analysis) and each notebook (work/<run>/run.json)."""
+    import json
+
+    from vidanon.stages import ORDER
+
+    lines = ["where the time went (compute per stage, then the notebooks, several at a time):"]
+    for name in ORDER:
+        rec = work / "stages" / f"{name}.json"
+        if rec.is_file():
+            lines.append(f"  {name:10s} {json.loads(rec.read_text())['seconds']:7.0f} s")
+    run = work / "run.json"
+    if run.is_file():
+        nbs = json.loads(run.read_text())["stages"]
+        lines.append("  notebooks  " + ", ".join(f"{k[:2]} {v['seconds']:.0f} s" for k, v in nbs.items()))
+    return "\n".join(lines)
+
+
+def cpu_line(label: str, wall: float) -> str:
+    """How busy the cores were during the last timed_run: CPU seconds of the tree over cores x wall."""
+    cores = os.cpu_count() or 1
+    return (f"{label}: {timed_run.cpu:.0f} CPU-seconds over {wall:.0f} s on {cores} cores "
+            f"({100 * timed_run.cpu / (wall * cores):.0f}% busy)")
 
 
 def project_copy(dest: Path, source: Path) -> Path:
@@ -114,6 +146,7 @@ def main(argv=None) -> int:
                                     scratch / "peer-smoke.log")
     print("smoke, this tree ...", flush=True)
     results["ours"] = timed_run([py, "-m", "vidanon", "run", "params/smoke.yaml"], ours, env, scratch / "ours-smoke.log")
+    print(cpu_line("smoke, this tree", results["ours"][0]), flush=True)
 
     print(f"\n{'run':32s} {'wall (s)':>9s} {'peak RSS (GB)':>14s} {'exit':>5s}")
     for k, (wall, rss, rc) in results.items():
@@ -129,6 +162,8 @@ def main(argv=None) -> int:
         print("\ndefault, this tree, cold (empty work/) ...", flush=True)
         shutil.rmtree(ours / "work" / "default", ignore_errors=True)
         cold = timed_run([py, "-m", "vidanon", "run", "params/default.yaml"], ours, env, scratch / "default-cold.log")
+        print(cpu_line("default cold", cold[0]), flush=True)
+        print(stage_times(ours / "work" / "default"), flush=True)
         work = ours / "work" / "default"
         for child in list(work.iterdir()) if work.is_dir() else []:
             if child.name != "scenes":
@@ -136,6 +171,7 @@ def main(argv=None) -> int:
         shutil.rmtree(ours / "figures" / "default", ignore_errors=True)
         print("default, this tree, warm (scene caches kept) ...", flush=True)
         warm = timed_run([py, "-m", "vidanon", "run", "params/default.yaml"], ours, env, scratch / "default-warm.log")
+        print(cpu_line("default warm", warm[0]), flush=True)
         print(f"default cold: {cold[0] / 60:.1f} min, peak {cold[1]:.2f} GB (exit {cold[2]}); "
               f"warm: {warm[0] / 60:.1f} min, peak {warm[1]:.2f} GB (exit {warm[2]})")
         print(f"target default-cold: {cold[0] / 60:.1f} min (goal <= 10 min) {'met' if cold[0] <= 600 else 'missed'}")

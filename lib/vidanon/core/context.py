@@ -126,17 +126,19 @@ class Context:
         return pd.read_parquet(path)
 
     # --- figures --------------------------------------------------------------------------
-    def save_figure(self, fig, name: str, formats=("png",), dpi: int = 300, *, photo: bool = False) -> Path:
+    def save_figure(self, fig, name: str, formats=("png",), dpi: int | None = None, *, photo: bool = False) -> Path:
         """Save a matplotlib or plotly figure under figures/<run>/<stage>/; returns the page's file.
 
         The page gets ``<name>.png`` at :data:`WEB_DPI` (what the site and the renders show; a
         ``photo`` figure, a mosaic of video frames, gets ``<name>.jpg``, a tenth of the bytes); the
         thesis gets each of ``formats`` ('png' at ``dpi``, a JPEG of quality 95 for a ``photo``, 'pdf',
-        'svg') under ``print/``. A plotly
+        'svg') under ``print/``; ``dpi`` defaults to :data:`PRINT_DPI`, :data:`PHOTO_DPI` for a ``photo``
+        (video frames printed at about their own resolution: more would only upsample them). A plotly
         figure is also an interactive ``<name>.html`` (returned) that loads the run's one
         ``plotly.min.js`` by a relative link (offline, and small)."""
         self.figures.mkdir(parents=True, exist_ok=True)
         printed = self.figures / "print"
+        dpi = dpi or (PHOTO_DPI if photo else PRINT_DPI)
         if hasattr(fig, "to_html"):  # plotly
             path = self.figures / f"{name}.html"
             ensure_plotlyjs(self.figures.parent)
@@ -165,6 +167,8 @@ class Context:
         return web
 
 
+#: Resolution of the print/ copies: line art and text, and figures made of video frames.
+PRINT_DPI, PHOTO_DPI = 300, 150
 #: Resolution of the PNGs the pages show (the thesis copies under print/ keep the asked dpi).
 WEB_DPI = 100
 #: The one copy of plotly.js of a run's site, at figures/<run>/<PLOTLYJS>.

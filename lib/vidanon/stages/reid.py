@@ -230,6 +230,28 @@ def _finetune_fold(job) -> tuple[np.ndarray, float]:
     return model.embed(crops), model.seconds
 
 
+def _score_mode(job) -> _Tables:
+    """One embedder x crop mode in a worker: the reference and every attacker of every method under
+    every protocol (the rows in :func:`evaluate_manifest`'s order)."""
+    emb_name, mode, orig, rows, feats, opts = job
+    out = _Tables()
+    learned_by: dict = {}  # the learned attacker's features do not depend on the protocol
+    scoring = opts["scoring"]
+    for protocol in opts["protocols"]:
+        g = Side.of(orig, feats, protocol)
+        _record(out, _label(method=ORIGINAL, embedder=emb_name, protocol=protocol, mode=mode, attacker="reference",
+                            direction="original->original"), g, g, **scoring)
+        for m in opts["methods"]:
+            anon = rows[rows["method"] == m].reset_index(drop=True)
+            if anon.empty:
+                continue
+            label = partial(_label, method=m, embedder=emb_name, protocol=protocol, mode=mode)
+            _attack_method(out, label, anon=anon, orig=orig, q=Side.of(anon, feats, protocol), g=g,
+                           reverse=opts["reverse"], adaptive=opts["adaptive"], scoring=scoring,
+                           finetuned=opts["tuned"].get(m), learned=learned_by.setdefault(m, {}))
+    return out
+
+
 def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS, reverse: bool = False,
                       adaptive: bool = True, n_boot: int = 1000, seed: int = 0, top: int = 5,
                       cache_dir: Path | None = None, finetune: dict | None = None, executor=None):
@@ -243,8 +265,11 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS,
     ``finetune``: ``{"recipe": finetune.Recipe, "folds": int, "modes": [...], "cache_dir": Path}`` adds the
     fine-tuned attacker (:func:`finetuned_distmat`) for the embedder named ``recipe.base``, in those crop
     modes, to the adaptive attacker's choice.
-    ``executor``: embeds the crops and trains the fine-tuned attacker's folds in its workers.
+    ``executor``: embeds the crops, trains the fine-tuned attacker's folds and scores each embedder x crop
+    mode in its workers.
     """
+    from vidanon.core.executor import Serial
+
     df = manifest[manifest["pid"] >= 0].reset_index(drop=True)
     if df.empty:
         raise ValueError("manifest: no crop with a known identity (pid >= 0); check the ground truth")
@@ -260,28 +285,24 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS,
                 for m in methods for mode in finetune["modes"]}
         tuned_by = finetuned_distmats({k: v for k, v in sets.items() if len(v)}, recipe=finetune["recipe"],
                                       folds=finetune["folds"], cache_dir=finetune.get("cache_dir"), executor=executor)
+    jobs = []
+    orig_all = df[df["method"] == ORIGINAL]
     for emb in embedders:
         # each crop file embedded once (and kept: 04_drift reads the same features)
         feats = dict(zip(paths, embed_files(emb, paths, cache_dir=cache_dir, executor=executor)))
-        learned_by: dict = {}  # the learned attacker's features do not depend on the protocol
-        orig_all = df[df["method"] == ORIGINAL]
-        for mode in sorted(set(df["mode"])):
+        for mode in sorted(set(df["mode"])):  # each crop mode scored by a job of its own
             orig = orig_all[orig_all["mode"] == mode] if mode in set(orig_all["mode"]) else orig_all
             orig = orig.drop_duplicates("path").reset_index(drop=True)
-            for protocol in protocols:
-                g = Side.of(orig, feats, protocol)
-                _record(out, _label(method=ORIGINAL, embedder=emb.name, protocol=protocol, mode=mode, attacker="reference",
-                                   direction="original->original"),
-                        g, g, **scoring)
-                for m in methods:
-                    anon = df[(df["method"] == m) & (df["mode"] == mode)].reset_index(drop=True)
-                    if anon.empty:
-                        continue
-                    label = partial(_label, method=m, embedder=emb.name, protocol=protocol, mode=mode)
-                    tuned = tuned_by.get((m, mode)) if finetune and emb.name == finetune["recipe"].base else None
-                    _attack_method(out, label, anon=anon, orig=orig, q=Side.of(anon, feats, protocol), g=g, reverse=reverse,
-                                   adaptive=adaptive, scoring=scoring, finetuned=tuned,
-                                   learned=learned_by.setdefault((m, mode), {}))
+            rows = df[(df["method"] != ORIGINAL) & (df["mode"] == mode)]
+            tuned = ({m: tuned_by.get((m, mode)) for m in methods}
+                     if finetune and emb.name == finetune["recipe"].base else {})
+            jobs.append((emb.name, mode, orig, rows, {p: feats[p] for p in pd.concat([orig, rows])["path"]},
+                         dict(methods=methods, protocols=list(protocols), reverse=reverse, adaptive=adaptive,
+                              scoring=scoring, tuned=tuned)))
+    for part in (executor or Serial()).map(_score_mode, jobs, label="re-ID scoring", costs=[len(j[3]) for j in jobs]):
+        out.rows += part.rows
+        out.per_id += part.per_id
+        out.ranked += part.ranked
     concat = lambda parts: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()  # noqa: E731
     summary = pd.DataFrame(out.rows)
     summary = summary[SUMMARY_COLUMNS]
