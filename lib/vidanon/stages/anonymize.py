@@ -358,9 +358,7 @@ def side_by_side_video(pairs: list[tuple[str, str | Path, str | Path, float]], m
         for (clip_id, orig, anon, clip_fps), w in zip(pairs, sizes):
             want = {int(round(k / fps * clip_fps)) for k in range(int(seconds * fps))}
             stop = max(want) + 1
-            for (t, a), (_, b) in zip(read_frames(orig, 0, stop), read_frames(anon, 0, stop)):
-                if t not in want:
-                    continue
+            for (t, a), (_, b) in zip(read_frames(orig, 0, stop, only=want), read_frames(anon, 0, stop, only=want)):
                 canvas = np.zeros((height, width, 3), np.uint8)
                 left = _label(cv2.resize(a, (w, height), interpolation=cv2.INTER_AREA), f"{clip_id} original")
                 right = _label(cv2.resize(b, (w, height), interpolation=cv2.INTER_AREA), method)

@@ -134,7 +134,7 @@ def training_key(crop_keys: list[str], pids, recipe: Recipe) -> str:
     """
     from vidanon.io import cache
 
-    return cache.key({"crops": list(crop_keys), "pids": [int(x) for x in pids], "recipe": asdict(recipe), "v": 2})
+    return cache.key({"crops": list(crop_keys), "pids": [int(x) for x in pids], "recipe": asdict(recipe), "v": 3})
 
 
 class FinetunedOSNet:
@@ -268,6 +268,7 @@ def _train(zoo, crops, pids, classes, *, recipe: Recipe, key: str | None, path: 
     opt = torch.optim.Adam([{"params": body, "lr": recipe.lr}, {"params": head, "lr": 10 * recipe.lr}],
                            weight_decay=5e-4)
     ce = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+    model.to(memory_format=torch.channels_last)  # oneDNN's convolutions: a training step 1.4x faster on the CPU
     model.train()
     model.loss = "triplet"  # torchreid's OSNet in train mode then returns (logits, features), not logits only
     for epoch in range(recipe.epochs):
@@ -275,7 +276,7 @@ def _train(zoo, crops, pids, classes, *, recipe: Recipe, key: str | None, path: 
         for idx in pk_batches(pids, p=recipe.p, k=recipe.k, rng=rng):
             x = next(torch_batches([small[i] for i in idx], (256, 128), "cpu", len(idx)))
             flip = torch.from_numpy(rng.random(len(idx)) < 0.5)
-            x = torch.where(flip[:, None, None, None], x.flip(3), x)
+            x = torch.where(flip[:, None, None, None], x.flip(3), x).contiguous(memory_format=torch.channels_last)
             logits, feats = model(x)
             loss = ce(logits, labels[idx]) + batch_hard_triplet(feats, labels[idx])
             opt.zero_grad()
@@ -284,6 +285,7 @@ def _train(zoo, crops, pids, classes, *, recipe: Recipe, key: str | None, path: 
             losses.append(loss.item())
         log.debug("finetune %s: epoch %d, loss %.3f", recipe.base, epoch + 1, float(np.mean(losses or [np.nan])))
     seconds = time.perf_counter() - t0
+    model.to(memory_format=torch.contiguous_format)
     model.eval()
     if path is not None:
         from vidanon.core.atomic import atomic_path
