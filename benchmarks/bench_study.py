@@ -98,12 +98,13 @@ def cpu_line(label: str, wall: float) -> str:
 
 
 def project_copy(dest: Path, source: Path) -> Path:
-    """notebooks/, params/ and scripts/ of a tree (what `vidanon run` needs beside the installed library)."""
+    """notebooks/, params/, scripts/ and lib/ of a tree: the run imports this copy of the library (see
+    PYTHONPATH below), so that editing the tree while a long run goes on does not change the code under test."""
     dest.mkdir(parents=True, exist_ok=True)
-    for sub in ("notebooks", "params", "scripts"):
+    for sub in ("notebooks", "params", "scripts", "lib"):
         if (source / sub).is_dir():
             shutil.copytree(source / sub, dest / sub, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     return dest
 
 
@@ -144,6 +145,7 @@ def main(argv=None) -> int:
         shutil.rmtree(peer / "figures" / "smoke", ignore_errors=True)
         results["peer"] = timed_run([py, "-m", "vidanon", "run", "params/smoke.yaml"], peer, peer_env,
                                     scratch / "peer-smoke.log")
+    env = dict(env, PYTHONPATH=str(ours / "lib"))  # this tree's library as it was when the benchmark started
     print("smoke, this tree ...", flush=True)
     results["ours"] = timed_run([py, "-m", "vidanon", "run", "params/smoke.yaml"], ours, env, scratch / "ours-smoke.log")
     print(cpu_line("smoke, this tree", results["ours"][0]), flush=True)

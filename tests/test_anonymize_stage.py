@@ -69,3 +69,33 @@ def test_previews(ctx, scenes, tmp_path):
                           "frames": [4, 4]})
     table = stage.leak_table(leaks)
     assert table.loc["solid", "total"] == 0 and table.loc["original", "rate"] == 1.0
+
+
+def test_leak_check_of_every_version_is_kept_beside_its_video(ctx, scenes, monkeypatch):
+    """The leak check reads all versions of a clip together and keeps each one's counts beside the video:
+    a second check of unchanged videos runs no detector (a stand-in detector, labelled: the test is
+    about the bookkeeping, not the faces)."""
+    import numpy as np
+
+    from vidanon.core import executor
+
+    runs = stage.make_videos(ctx, scenes)
+    clip, scene = scenes[0]
+    videos = {r.method: ctx.root / r.path for r in runs.itertuples()}
+    calls = []
+
+    class StandIn:
+        name = "stand-in"
+
+        def __call__(self, rgb):
+            calls.append(rgb.shape)
+            return np.array([[2, 2, 30, 30, 0.9]], np.float32)  # one face at the same place on every frame
+
+    monkeypatch.setattr(executor, "cached", lambda key, make: StandIn())
+    first = stage.leak_check_videos(ctx, clip, scene, videos)
+    assert len(calls) == 3 * clip.n_frames and all(s == (clip.height, clip.width, 3) for s in calls)
+    assert [r["method"] for r in first] == ["original", "solid", "mosaic"]
+    assert all(r["frames"] == clip.n_frames and r["face_frames"] == clip.n_frames for r in first)
+    assert first[0]["detector"] == "stand-in"
+    again = stage.leak_check_videos(ctx, clip, scene, videos)
+    assert len(calls) == 3 * clip.n_frames and again == first  # read from the side-cars

@@ -48,15 +48,16 @@ def key(*parts: Any) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def side_car(output: str | os.PathLike) -> Path:
-    """The side-car file that records what ``output`` was made from."""
+def side_car(output: str | os.PathLike, tag: str = "key") -> Path:
+    """The side-car file that records what ``output`` was made from (``tag``: another record about the
+    same file, e.g. ``"leaks"`` for its leak check)."""
     output = Path(output)
-    return output.with_name(output.name + ".key.json")
+    return output.with_name(f"{output.name}.{tag}.json")
 
 
-def lookup(output: str | os.PathLike, k: str) -> dict | None:
+def lookup(output: str | os.PathLike, k: str, tag: str = "key") -> dict | None:
     """What :func:`record` stored with ``output`` when it exists and was made from key ``k``, else None."""
-    output, side = Path(output), side_car(output)
+    output, side = Path(output), side_car(output, tag)
     if not (output.exists() and side.is_file()):
         return None
     try:
@@ -66,10 +67,10 @@ def lookup(output: str | os.PathLike, k: str) -> dict | None:
     return entry.get("info", {}) if entry.get("key") == k else None
 
 
-def record(output: str | os.PathLike, k: str, info: dict | None = None) -> None:
+def record(output: str | os.PathLike, k: str, info: dict | None = None, tag: str = "key") -> None:
     """Note (atomically) that ``output`` was made from key ``k``, with ``info`` to give back later.
     Write the output first: a side-car never vouches for a file that is not complete."""
-    write_text(side_car(output), json.dumps({"key": k, "info": info or {}}, sort_keys=True, default=str))
+    write_text(side_car(output, tag), json.dumps({"key": k, "info": info or {}}, sort_keys=True, default=str))
 
 
 class VectorStore:

@@ -37,17 +37,13 @@ RUN_COLUMNS = ["clip", "method", "key", "frames", "frames_changed", "seconds", "
 
 # --- the videos ----------------------------------------------------------------------------------
 
-def make_video(ctx, clip, scene, spec) -> dict:
-    """One clip x version as an H.264 video, made only when its cache key changed. Returns its row:
-    ``clip, method, key, frames, frames_changed, seconds, fps, regions_pose, regions_box, figures_skipped,
-    cached, path`` (``path`` relative to the project root; ``seconds``/``fps``: as measured when the video was
-    made; the region counts of :func:`vidanon.anonymize.run_clip`, NaN for face methods)."""
-    return make_clip_videos(ctx, clip, scene, [spec])[0]
-
-
 def make_clip_videos(ctx, clip, scene, specs: list) -> list[dict]:
-    """:func:`make_video` of several versions of one clip: the ones whose cache key changed are made in
-    one pass over the clip (:func:`vidanon.anonymize.run_clips`: each frame decoded once)."""
+    """Versions of one clip as H.264 videos, each made only when its cache key changed; the ones to make
+    are made in one pass over the clip (:func:`vidanon.anonymize.run_clips`: each frame decoded once).
+    Returns one row per spec: ``clip, method, key, frames, frames_changed, seconds, fps, regions_pose,
+    regions_box, figures_skipped, cached, path`` (``path`` relative to the project root;
+    ``seconds``/``fps``: as measured when the video was made; the region counts of
+    :func:`vidanon.anonymize.run_clips`, NaN for face methods)."""
     from vidanon import scene as scene_mod
     from vidanon.io import cache
 
@@ -77,7 +73,7 @@ def make_clip_videos(ctx, clip, scene, specs: list) -> list[dict]:
 
 
 def make_videos(ctx, scenes: list) -> pd.DataFrame:
-    """Every clip x version as an H.264 video (:func:`make_video`), in this process.
+    """Every clip x version as an H.264 video (:func:`make_clip_videos`), in this process.
 
     ``scenes``: ``[(Clip, Scene)]`` of :func:`vidanon.scene.analyze_all`. Returns one row per
     (clip, version) in the order clips x versions."""
@@ -186,13 +182,6 @@ def summarize_leaks(per_frame: pd.DataFrame) -> dict:
     return lm.summarize(per_frame["faces"], per_frame["leaked"], unchanged)
 
 
-def leak_check_video(ctx, clip, scene, video_path: Path, *, method: str) -> dict:
-    """The leak check of one video of a clip (:func:`check_video` with the params' evaluation face
-    detector, kept between jobs): ``clip, method, frames, face_frames, leaked_frames, leaked_faces,
-    leak_rate, unchanged_frames, detector``."""
-    return leak_check_videos(ctx, clip, scene, {method: video_path})[0]
-
-
 def _leak_key(ctx, clip, video_path: Path) -> str:
     """What a video's leak check depends on: the video's content, the evaluation detector, the scene
     (its person regions) and the mask scale."""
@@ -205,9 +194,11 @@ def _leak_key(ctx, clip, video_path: Path) -> str:
 
 
 def leak_check_videos(ctx, clip, scene, videos: dict[str, Path]) -> list[dict]:
-    """:func:`leak_check_video` of several videos of one clip (``{method: video}``), read in lockstep with
-    the clip's own frames (each decoded once); a video checked before (the same content, detector and
-    scene: a side-car beside it) is not checked again."""
+    """The leak check (:func:`check_video` with the params' evaluation face detector, kept between jobs)
+    of videos of one clip (``{method: video}``), read in lockstep with the clip's own frames (each
+    decoded once); a video checked before (the same content, detector and scene: a side-car beside it)
+    is not checked again. One row per video: ``clip, method, frames, face_frames, leaked_frames,
+    leaked_faces, leak_rate, unchanged_frames, detector``; the "original" row is the number to beat."""
     from vidanon.core import executor
     from vidanon.io import cache
     from vidanon.io.video import read_frames
@@ -215,7 +206,7 @@ def leak_check_videos(ctx, clip, scene, videos: dict[str, Path]) -> list[dict]:
 
     spec = ctx.params.detect.face_eval
     keys = {m: _leak_key(ctx, clip, path) for m, path in videos.items()}
-    found = {m: cache.lookup(Path(f"{path}.leaks"), keys[m]) for m, path in videos.items()}
+    found = {m: cache.lookup(path, keys[m], tag="leaks") for m, path in videos.items()}
     todo = [m for m in videos if found[m] is None]
     if todo:
         det = executor.cached(("face_eval", spec.model_dump_json()), lambda: detect.get_face_detector(spec))
@@ -235,19 +226,8 @@ def leak_check_videos(ctx, clip, scene, videos: dict[str, Path]) -> list[dict]:
         for m in todo:
             per_frame = pd.DataFrame(rows[m], columns=["frame", "faces", "leaked", "unchanged"])
             found[m] = {**summarize_leaks(per_frame), "detector": getattr(det, "name", spec.backend)}
-            cache.record(Path(f"{videos[m]}.leaks"), keys[m], found[m])
+            cache.record(videos[m], keys[m], found[m], tag="leaks")
     return [{"clip": clip.id, "method": m, **found[m]} for m in videos]
-
-
-def leak_check(ctx, runs: pd.DataFrame, scenes: list) -> pd.DataFrame:
-    """Leak check of every video of ``runs`` (:func:`make_videos`' table), in this process. One row per
-    (clip, version); the "original" row is the number to beat."""
-    by_clip = {clip.id: (clip, scene) for clip, scene in scenes}
-    rows = {}
-    for clip_id, g in runs.groupby("clip", sort=False):
-        for row in leak_check_videos(ctx, *by_clip[clip_id], {r.method: ctx.root / r.path for r in g.itertuples()}):
-            rows[(clip_id, row["method"])] = row
-    return pd.DataFrame([rows[(r.clip, r.method)] for r in runs.itertuples(index=False)])
 
 
 def _clip_job(job) -> tuple[list[dict], list[dict]]:
