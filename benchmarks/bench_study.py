@@ -137,6 +137,8 @@ def main(argv=None) -> int:
     if not args.skip_peer:
         peer = scratch / "peer"
         if not peer.exists():
+            # a scratch folder deleted by hand leaves its worktree registered, and "add" then refuses
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "prune"], check=True)
             subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(peer), args.peer], check=True,
                            capture_output=True)
         peer_env = dict(env, PYTHONPATH=str(peer / "lib"))

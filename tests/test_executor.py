@@ -21,6 +21,24 @@ def test_local_workers_return_results_in_order_with_one_thread_each():
     assert executor.Serial().map(square_and_threads, [3])[0][0] == 9
 
 
+def worker_pid(_):
+    return os.getpid()
+
+
+def test_recycle_ends_the_workers_and_the_next_map_starts_new_ones():
+    # between stages the runner recycles: a stage's cached models leave with its workers
+    ex = executor.Local(workers=2)
+    try:
+        before = set(ex.map(worker_pid, range(4)))
+        ex.recycle()
+        assert ex._pool is None
+        after = set(ex.map(worker_pid, range(4)))
+    finally:
+        ex.close()
+    assert before and after and not before & after
+    executor.Serial().recycle()  # the serial executor just drops this process's models
+
+
 def test_from_params_and_cached_models():
     p = Params(name="t", clips=[ClipSpec(id="a", sample="female")])
     p.executor.workers = 1

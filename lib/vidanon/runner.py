@@ -291,6 +291,7 @@ def _compute(params, root: Path, notebook_stems: list[str], force: bool) -> None
             folder = stages.FOLDER[name]
             t0 = time.perf_counter()
             stages.run_cached(Context(params, root, folder, executor=executor), name, force=force)
+            executor.recycle()  # the peak memory is one stage's models, not every stage's
             log.info("%s: %s ready in %.1f s", folder, name, time.perf_counter() - t0)
     finally:
         executor.close()

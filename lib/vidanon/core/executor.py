@@ -134,6 +134,8 @@ class Serial:
     def close(self) -> None:
         release()
 
+    recycle = close  # between stages: the models a stage loaded are not the next one's
+
 
 class Local:
     """Worker processes on this machine (started once, kept for the run; ``spawn``, so no state of the
@@ -193,6 +195,12 @@ class Local:
             self._pool = None
         release()
 
+    def recycle(self) -> None:
+        """Between stages: end the workers, and with them the models they hold (up to :data:`MAX_MODELS`
+        each, gigabytes that a worker's allocator does not give back); the next :meth:`map` starts new
+        ones (seconds, against minutes of a stage)."""
+        self.close()
+
 
 class Ray:
     """Tasks on a Ray cluster (``address``: the params' ``executor.address``, else ``$RAY_ADDRESS``,
@@ -233,6 +241,10 @@ class Ray:
     def close(self) -> None:
         if self._started:
             self._ray.shutdown()
+        release()
+
+    def recycle(self) -> None:
+        """Between stages: the models this process holds (Ray keeps its workers and theirs)."""
         release()
 
 
