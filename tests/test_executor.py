@@ -39,6 +39,23 @@ def test_recycle_ends_the_workers_and_the_next_map_starts_new_ones():
     executor.Serial().recycle()  # the serial executor just drops this process's models
 
 
+def cache_and_count(x):
+    executor.cached(("test-model", x), object)
+    return len(executor._MODELS)
+
+
+def test_a_new_map_drops_the_models_the_last_one_cached():
+    # a worker starting another map's jobs (another embedder, after fine-tuning) frees the old models
+    ex = executor.Local(workers=2)
+    try:
+        first = ex.map(cache_and_count, range(6))
+        second = ex.map(cache_and_count, [10, 11])
+    finally:
+        ex.close()
+    assert max(first) >= 3  # 6 jobs on 2 workers: one held at least 3 models
+    assert max(second) <= 2
+
+
 def test_from_params_and_cached_models():
     p = Params(name="t", clips=[ClipSpec(id="a", sample="female")])
     p.executor.workers = 1
