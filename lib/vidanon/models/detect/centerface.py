@@ -89,15 +89,13 @@ class CenterFace:
         self.threshold, self.nms_iou, self.scale, self.max_side = threshold, nms_iou, scale, max_side
         self.name = "centerface"
 
-    def __call__(self, rgb: np.ndarray, scale: float | None = None) -> np.ndarray:
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """Detect the faces of one frame.
 
         Parameters
         ----------
         rgb : (H, W, 3) ndarray of uint8
             RGB frame.
-        scale : float, optional
-            This frame's detection scale (see :func:`face_scale`), instead of the detector's ``scale``.
 
         Returns
         -------
@@ -106,8 +104,7 @@ class CenterFace:
             heat-map value.
         """
         h, w = rgb.shape[:2]
-        scale = self.scale if scale is None else scale
-        f = scale if not self.max_side else min(scale, self.max_side / max(h, w))
+        f = self.scale if not self.max_side else min(self.scale, self.max_side / max(h, w))
         nw, nh = int(np.ceil(w * f / 32) * 32), int(np.ceil(h * f / 32) * 32)
         blob = cv2.dnn.blobFromImage(rgb, scalefactor=1.0, size=(nw, nh), mean=(0, 0, 0), swapRB=False, crop=False)
         heat, scale, offset, _ = self.session.run(OUTPUTS, {"input.1": blob})
@@ -115,30 +112,6 @@ class CenterFace:
         dets[:, [0, 2]] *= w / nw
         dets[:, [1, 3]] *= h / nh
         return clip_boxes(dets, rgb.shape)
-
-
-def face_scale(persons: np.ndarray, person_px: int | None) -> float:
-    """The detection scale of a frame whose persons are known: the smallest person box (the smallest
-    faces) scaled to ``person_px`` pixels high, never enlarged; 1 (full resolution) on a frame without
-    persons, or when ``person_px`` is None.
-
-    Parameters
-    ----------
-    persons : (N, >=4) array_like of float
-        Person boxes ``x1, y1, x2, y2`` (pixels) of the frame.
-    person_px : int or None
-        Height in pixels the smallest person keeps at the detection scale.
-
-    Returns
-    -------
-    scale : float
-        In (0, 1].
-    """
-    persons = np.asarray(persons, dtype=float).reshape(-1, np.shape(persons)[-1] if np.size(persons) else 4)
-    if not person_px or not len(persons):
-        return 1.0
-    shortest = float((persons[:, 3] - persons[:, 1]).min())
-    return float(min(1.0, person_px / max(shortest, 1.0)))
 
 
 def decode(heat, scale, offset, size: tuple[int, int], *, threshold: float, nms_iou: float) -> np.ndarray:
