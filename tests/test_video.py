@@ -53,6 +53,47 @@ def test_failed_write_leaves_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_encoder_error_reaches_the_caller_and_leaves_no_file(tmp_path, monkeypatch):
+    """The encoder runs in a thread of its own: an error there (here a stand-in that breaks the frame
+    conversion on the third frame) is raised in the caller's thread, and nothing is left behind."""
+    import av
+
+    real, calls = av.VideoFrame.from_ndarray, []
+
+    def breaks_on_third(array, format):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("encoder broke")
+        return real(array, format=format)
+
+    monkeypatch.setattr(av.VideoFrame, "from_ndarray", breaks_on_third)
+    out = tmp_path / "v.mp4"
+    with pytest.raises(OSError, match="encoder broke"):
+        with video.VideoWriter(out, fps=10) as w:
+            for _ in range(40):  # more frames than the encoder's queue holds: write() raises it
+                w.write(np.zeros((32, 32, 3), np.uint8))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_yuv_conversion_is_libswscales_within_a_level(data_dir):
+    """The writer's RGB -> YUV 4:2:0 (OpenCV) against libswscale's (PyAV's reformat) on real frames: luma
+    within a level, chroma the same on average (its 2x2 subsampling filter differs at sharp colour edges),
+    and back in RGB at least as close to the frame as libswscale's."""
+    import av
+
+    for name in ("tears-of-steel", "female"):
+        _, rgb = next(read_frames(data.fetch(name), 10, 11))
+        h = rgb.shape[0]
+        ours = video.rgb_to_yuv420p(rgb)
+        ref = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray()
+        assert ours.shape == ref.shape == (h * 3 // 2, rgb.shape[1])
+        d = np.abs(ours.astype(int) - ref.astype(int))
+        assert d[:h].max() <= 1 and d[h:].mean() < 0.5
+        err = [np.abs(av.VideoFrame.from_ndarray(yuv, format="yuv420p").to_ndarray(format="rgb24").astype(int)
+                      - rgb).mean() for yuv in (ours, ref)]
+        assert err[0] <= 1.05 * err[1]
+
+
 def test_refuses_existing_without_overwrite(tmp_path):
     out = tmp_path / "v.mp4"
     out.write_bytes(b"keep me")

@@ -8,6 +8,8 @@ the video is complete: an interrupted or failed write never leaves a file under 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -175,6 +177,27 @@ def _seek_frame(path: Path, index: int) -> np.ndarray | None:
     return None
 
 
+def rgb_to_yuv420p(rgb: np.ndarray) -> np.ndarray:
+    """An RGB frame as planar YUV 4:2:0 (BT.601, limited range, as libswscale makes it for H.264 by
+    default), by OpenCV: 10-30x faster than libswscale (4K: about 1.5 against 22-38 ms a frame).
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) ndarray of uint8
+        The frame; H and W even.
+
+    Returns
+    -------
+    yuv : (H * 3 // 2, W) ndarray of uint8
+        The Y plane, then the U and V planes at half size. Luma within 1 level of libswscale's; chroma
+        the same on average (its 2x2 subsampling differs at sharp colour edges); back in RGB as close
+        to the frame as libswscale's (tested).
+    """
+    import cv2
+
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
+
+
 class VideoWriter:
     """Write RGB frames as H.264 MP4, atomically; optionally copy the audio of another file.
 
@@ -201,6 +224,10 @@ class VideoWriter:
         self._c = self._v = None
         self._audio = None
         self._tmp = partial_name(self.path)
+        # frames waiting for the encoder thread: a few, so memory does not grow with the video
+        self._queue: queue.Queue = queue.Queue(maxsize=4)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def __enter__(self) -> "VideoWriter":
         import av
@@ -225,10 +252,10 @@ class VideoWriter:
         self._v.width, self._v.height = w + (w % 2), h + (h % 2)
         self._v.pix_fmt = "yuv420p"
         self._v.options = {"crf": str(self.crf), "preset": self.preset, "movflags": "+faststart"}
+        self._thread = threading.Thread(target=self._encode, name=f"x264 {self.path.name}", daemon=True)
+        self._thread.start()
 
     def write(self, rgb: np.ndarray) -> None:
-        import av
-
         if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {rgb.dtype} {rgb.shape}")
         if self._v is None:
@@ -238,10 +265,38 @@ class VideoWriter:
             raise ValueError(f"frame {self.frames} is {w}x{h}, the video is {self._v.width}x{self._v.height}")
         if w % 2 or h % 2:
             rgb = np.pad(rgb, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        for packet in self._v.encode(frame):
-            self._c.mux(packet)
+        self._raise_encoder_error()
+        self._queue.put(rgb_to_yuv420p(rgb))
         self.frames += 1
+
+    def _encode(self) -> None:
+        """The encoder thread: x264 (which releases the GIL) encodes the queued frames while the caller
+        makes the next ones; None ends it after flushing. The first error stops it and is raised by the
+        next write or by __exit__."""
+        import av
+
+        try:
+            while (yuv := self._queue.get()) is not None:
+                for packet in self._v.encode(av.VideoFrame.from_ndarray(yuv, format="yuv420p")):
+                    self._c.mux(packet)
+            for packet in self._v.encode():
+                self._c.mux(packet)
+        except BaseException as e:  # noqa: BLE001 (handed to the caller's thread)
+            self._error = e
+            while self._queue.get() is not None:  # unblock the caller until it stops
+                pass
+
+    def _raise_encoder_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _finish_encoder(self) -> None:
+        """Flush and join the encoder thread (its error, if any, is raised)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._raise_encoder_error()
 
     def _copy_audio(self) -> None:
         src, a_out = self._audio
@@ -254,11 +309,14 @@ class VideoWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
+            try:
+                self._finish_encoder()
+            except BaseException:
+                if exc_type is None:  # else the caller's own error is the one that counts
+                    raise
             if exc_type is None:
                 if self._v is None:
                     raise DataError(f"{self.path}: no frames were written")
-                for packet in self._v.encode():
-                    self._c.mux(packet)
                 if self._audio is not None:
                     self._copy_audio()
             elif self._audio is not None:
