@@ -86,18 +86,22 @@ def test_assign_faces_to_the_smallest_containing_box():
     assert scene.assign_faces(faces, persons).tolist() == [2, 1, -1]
 
 
+def standin_face(rgb):
+    """A stand-in face detector for the small-face tests, NOT a model: the bounding box of the bright
+    pixels, when it is at least 30 px wide."""
+    ys, xs = np.nonzero(rgb[..., 0] > 200)
+    if not len(xs) or xs.max() - xs.min() + 1 < 30:
+        return np.zeros((0, 5), np.float32)
+    return np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1, 0.9]], np.float32)
+
+
 def test_small_faces_on_upscaled_head_tiles():
     """A stand-in face detector (labelled so: it finds a bright square only when it is at least 30 px) misses
     a 10-px face on the whole frame; the head tile of its 80-px person, upscaled 4x, shows it at 40 px, and
     the box comes back in frame pixels. Tall persons get no tile; a face already found is not repeated."""
     from vidanon.scene.faces import small_faces
 
-    def standin_detector(rgb):  # NOT a model: the bounding box of the bright pixels, if large enough
-        ys, xs = np.nonzero(rgb[..., 0] > 200)
-        if not len(xs) or xs.max() - xs.min() + 1 < 30:
-            return np.zeros((0, 5), np.float32)
-        return np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1, 0.9]], np.float32)
-
+    standin_detector = standin_face
     frame = np.zeros((360, 640, 3), np.uint8)
     frame[105:115, 305:315] = 255  # a 10 x 10 px face at the top of a person box
     person = np.array([[290.0, 100.0, 330.0, 180.0, 0.9, 1]])  # 80 px tall
@@ -108,3 +112,19 @@ def test_small_faces_on_upscaled_head_tiles():
     assert len(small_faces(frame, person, standin_detector, max_person_height=60)) == 0  # not small: no tile
     assert len(small_faces(frame, person, standin_detector, found, max_person_height=120)) == 0  # already found
     assert small_faces(frame, np.zeros((0, 6)), standin_detector).shape == (0, 5)
+
+
+def test_with_small_faces_adds_the_tiles_of_small_persons_only():
+    """The command line's face detector with tiles: stand-in detectors (labelled so, not models) for the face
+    (a bright square of at least 30 px) and the persons (fixed boxes). A 10-px face of an 80-px person is
+    found through its head tile; a person under the minimum height gets no tile."""
+    from vidanon.scene.faces import with_small_faces
+
+    frame = np.zeros((360, 640, 3), np.uint8)
+    frame[105:115, 305:315] = 255
+    person = np.array([[290.0, 100.0, 330.0, 180.0, 0.9]], np.float32)  # 80 px tall
+    found = with_small_faces(standin_face, lambda rgb: person, 120)(frame)
+    assert found.shape == (1, 5)
+    np.testing.assert_allclose(found[0, :4], [305, 105, 315, 115], atol=0.5)
+    assert with_small_faces(standin_face, lambda rgb: person, 120, min_person_height=100)(frame).shape == (0, 5)
+    assert with_small_faces(standin_face, lambda rgb: np.zeros((0, 5)), 120)(frame).shape == (0, 5)

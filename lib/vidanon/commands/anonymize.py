@@ -41,6 +41,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--feather", type=int, default=default("anonymize.feather"), help="pixels of soft edge around regions")
     p.add_argument("--detector", default=default("detect.face.backend"), choices=["centerface", "mediapipe-face"],
                    help="face detector that drives the face methods")
+    p.add_argument("--small-faces-below", type=int, default=default("detect.small_faces_below"), metavar="PX",
+                   help="face methods: also search the heads of persons shorter than PX pixels (YOLOv5) on "
+                        "upscaled tiles, for faces down to about 10 px (surveillance footage; e.g. 120). "
+                        "Default: off, the whole frame only")
     audio = p.add_mutually_exclusive_group()
     audio.add_argument("--keep-audio", dest="keep_audio", action="store_true", default=default("anonymize.keep_audio"),
                        help="copy the input's audio stream")
@@ -85,15 +89,28 @@ def run(args) -> int:
         raise VidanonError(f"--detect-every must be in 1..max-gap+1 ({args.max_gap + 1}), got {args.detect_every}")
     if not 0 <= args.thresh <= 1:
         raise VidanonError(f"--thresh must be in [0, 1], got {args.thresh}")
+    if args.small_faces_below is not None and args.small_faces_below < 1:
+        raise VidanonError(f"--small-faces-below must be a positive number of pixels, got {args.small_faces_below}")
     anon = anonymize.get(args.method, **_options(args))  # unknown method/option: fails before any work
     clip = make_clip(src)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.method in anonymize.FACE_METHODS:
         det = detect.get_face_detector(DetectorSpec(backend=args.detector, threshold=args.thresh))
+        persons = None
         try:
-            scene = face_scene(clip, det, max_gap=args.max_gap, detect_every=args.detect_every)
+            faces = det
+            if args.small_faces_below:
+                from vidanon.core.params import DetectSection
+                from vidanon.scene.faces import with_small_faces
+
+                section = DetectSection()
+                persons = detect.get_person_detector(section.person)
+                faces = with_small_faces(det, persons, args.small_faces_below,
+                                         min_person_height=section.min_person_height)
+            scene = face_scene(clip, faces, max_gap=args.max_gap, detect_every=args.detect_every)
         finally:
             detect.close(det)
+            detect.close(persons)
     else:
         scene = _full_scene(clip, args)
     stats = anonymize.run_clip(clip, scene, anon, out, keep_audio=args.keep_audio, overwrite=True,

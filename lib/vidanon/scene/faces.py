@@ -201,6 +201,35 @@ def small_faces(rgb: np.ndarray, persons: np.ndarray, detector, faces: np.ndarra
     return new.astype(np.float32)
 
 
+def with_small_faces(detector, person_detector, below: int, *, min_person_height: int = 24):
+    """``detector`` plus :func:`small_faces`, for the command line's faces-only scene (no person analysis
+    runs there): both detectors run on every frame it is called on (face_scene's keyframes).
+
+    Parameters
+    ----------
+    detector : callable
+        ``rgb -> (N, 5)`` face boxes ``x1, y1, x2, y2, score`` (e.g. CenterFace).
+    person_detector : callable
+        ``rgb -> (P, 5)`` person boxes (e.g. YOLOv5).
+    below : int
+        Persons shorter than this (pixels) get their head searched on an upscaled tile.
+    min_person_height : int, optional
+        Shorter person boxes are ignored, as the scene analysis does. Default 24.
+
+    Returns
+    -------
+    detect : callable
+        ``rgb -> (M, 5) float32``: the whole frame's faces, then those found only on the tiles.
+    """
+    def detect(rgb: np.ndarray) -> np.ndarray:
+        faces = np.asarray(detector(rgb), dtype=np.float32).reshape(-1, 5)
+        persons = np.asarray(person_detector(rgb), dtype=np.float64).reshape(-1, 5)
+        persons = persons[(persons[:, 3] - persons[:, 1]) >= min_person_height]
+        tiles = small_faces(rgb, persons, detector, faces, max_person_height=below)
+        return np.concatenate([faces, tiles]) if len(tiles) else faces
+    return detect
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(N, M) intersection over union of ``x1, y1, x2, y2`` boxes."""
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
