@@ -115,7 +115,8 @@ def test_no_query_is_ranked_by_a_model_that_saw_its_identity(tmp_path, monkeypat
         return StandIn(train_pids)
 
     monkeypatch.setattr(ft, "finetune", fake_finetune)
-    dist, note = reid.finetuned_distmat(anon, recipe=ft.Recipe(), folds=3)
+    dist, note, per_seed = reid.finetuned_distmat(anon, recipe=ft.Recipe(), folds=3)
+    assert len(per_seed) == 1 and per_seed[0] is dist
     fold = reid.identity_folds(pids, 3)
     assert len(seen) == 3 and all(len(s) == 4 for s in seen)
     for i, pid in enumerate(pids):
@@ -124,6 +125,17 @@ def test_no_query_is_ranked_by_a_model_that_saw_its_identity(tmp_path, monkeypat
     assert np.allclose(dist[same], 0.0)  # each query's own identity is told apart by its fold's model
     assert "leave-identities-out" in note
     assert reid.finetuned_distmat(anon[anon.pid < 2], recipe=ft.Recipe(), folds=2) is None  # too few identities
+
+    # several seeds: one model per fold and seed, each seed with its own folds; the attack is their mean
+    seen.clear()
+    tuned = reid.finetuned_distmat(anon, recipe=ft.Recipe(seed=5), folds=3, seeds=2)
+    assert len(seen) == 6 and len(tuned.per_seed) == 2 and "ensemble of 2 seeds" in tuned.note
+    for s, seed in enumerate((5, 6)):
+        fold = reid.identity_folds(pids, 3, seed)
+        for i, pid in enumerate(pids):
+            assert pid not in seen[3 * s + fold[i]]
+    np.testing.assert_allclose(tuned.dist, (tuned.per_seed[0] + tuned.per_seed[1]) / 2)
+    assert not np.array_equal(reid.identity_folds(pids, 3, 5), reid.identity_folds(pids, 3, 6))
 
 
 def test_training_in_a_worker_gives_the_same_model(weights_dir, tmp_path):
@@ -154,3 +166,16 @@ def test_training_in_a_worker_gives_the_same_model(weights_dir, tmp_path):
     finally:
         pool.close()
     np.testing.assert_array_equal(here, there)
+
+
+def test_an_ensemble_of_seeds_names_each_seeds_rank1():
+    """The note of a several-seed attack gives each seed's own Rank-1 under the protocol: one seed's
+    distances rank every query's true match first (100 %), the other's rank every one last (0 %)."""
+    pids = np.repeat(np.arange(4), 2)
+    cams = np.tile([0, 1], 4)  # each query's twin is in the other camid
+    same = (pids[:, None] == pids[None, :]).astype(float)
+    q = reid.Side(pd.DataFrame({"path": [str(i) for i in range(8)]}), np.zeros((8, 2)), pids, cams)
+    good, bad = 1.0 - same, same
+    assert reid._seed_spread(reid.Tuned(good, "", [good]), q) == ""
+    assert reid._seed_spread(reid.Tuned((good + bad) / 2, "", [good, bad]), q) == \
+        "; each seed alone: Rank-1 0.0-100.0 %"

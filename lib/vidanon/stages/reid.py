@@ -37,6 +37,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -153,10 +154,19 @@ def _attack_method(out: _Tables, label, *, anon: pd.DataFrame, orig: pd.DataFram
                       replace(g, feats=ga),
                       **scoring, note=note, ranked=False)
     rows = [naive, parrot, learned]
-    if finetuned is not None:  # (anonymized x anonymized distances, note) of finetuned_distmat
+    if finetuned is not None:  # a Tuned of finetuned_distmat
         rows.append(_record(out, label(attacker="finetuned", direction="anonymized->anonymized"), q, q, **scoring,
-                            note=finetuned[1], ranked=False, dist=finetuned[0]))
+                            note=finetuned.note + _seed_spread(finetuned, q), ranked=False, dist=finetuned.dist))
     out.rows.append(attacks.strongest(rows))
+
+
+def _seed_spread(tuned: "Tuned", q: Side) -> str:
+    """``"; each seed alone: Rank-1 a-b %"`` for an ensemble of several seeds (under ``q``'s protocol), so the
+    training noise is seen beside the bootstrap CI; "" for one seed."""
+    if len(tuned.per_seed) < 2:
+        return ""
+    r1 = [ranking.score(d, q.pids, q.pids, q.cams, q.cams, n_boot=0).row["rank1"] for d in tuned.per_seed]
+    return f"; each seed alone: Rank-1 {100 * np.nanmin(r1):.1f}-{100 * np.nanmax(r1):.1f} %"
 
 
 def identity_folds(pids: np.ndarray, folds: int, seed: int = 0) -> np.ndarray:
@@ -168,53 +178,72 @@ def identity_folds(pids: np.ndarray, folds: int, seed: int = 0) -> np.ndarray:
     return np.array([fold_of[int(p)] for p in pids], int)
 
 
-def finetuned_distmat(anon: pd.DataFrame, *, recipe, folds: int, cache_dir: Path | None = None,
-                      label: str = "", executor=None) -> tuple[np.ndarray, str] | None:
+class Tuned(NamedTuple):
+    """The fine-tuned attacker on one crop set: ``dist`` (N, N) cosine distances (the mean over seeds),
+    the ``note`` of its rows, and each seed's own distances (``per_seed``)."""
+
+    dist: np.ndarray
+    note: str
+    per_seed: list
+
+
+def finetuned_distmat(anon: pd.DataFrame, *, recipe, folds: int, seeds: int = 1, cache_dir: Path | None = None,
+                      label: str = "", executor=None) -> Tuned | None:
     """(N, N) cosine distances between a method's anonymized crops (``anon``: manifest rows, pid >= 0)
-    under the fine-tuned attacker, and the note for its rows; None when a fold would train on fewer
-    than 2 identities. Row i comes from the model fine-tuned on the folds that do not hold row i's
-    identity (:func:`identity_folds`; vidanon.models.embed.finetune with ``recipe``), so no query is
-    ranked by a model that saw its person. The training time goes to the log. See
-    :func:`finetuned_distmats` (several methods at once, each fold a job of ``executor``)."""
-    return finetuned_distmats({label: anon}, recipe=recipe, folds=folds, cache_dir=cache_dir,
+    under the fine-tuned attacker, with the note for its rows (:class:`Tuned`); None when a fold would
+    train on fewer than 2 identities. Row i comes from the model fine-tuned on the folds that do not hold
+    row i's identity (:func:`identity_folds`; vidanon.models.embed.finetune with ``recipe``), so no query
+    is ranked by a model that saw its person. ``seeds`` > 1: as many models per fold, each with its own
+    seed (``recipe.seed + s``) and its own folds, and the distances are their mean (an ensemble: training
+    noise averages out). The training time goes to the log. See :func:`finetuned_distmats` (several
+    methods at once, each fold a job of ``executor``)."""
+    return finetuned_distmats({label: anon}, recipe=recipe, folds=folds, seeds=seeds, cache_dir=cache_dir,
                               executor=executor)[label]
 
 
-def finetuned_distmats(anons: dict, *, recipe, folds: int, cache_dir: Path | None = None,
+def finetuned_distmats(anons: dict, *, recipe, folds: int, seeds: int = 1, cache_dir: Path | None = None,
                        executor=None) -> dict:
     """:func:`finetuned_distmat` of several crop sets at once (``{label: manifest rows}``), every fold of
-    every set trained as one job of ``executor`` (in parallel); ``{label: (dist, note) or None}``."""
+    every seed of every set trained as one job of ``executor`` (in parallel); ``{label: Tuned or None}``."""
     from vidanon.core.executor import Serial
     from vidanon.io import cache
 
     out, jobs, plan = {}, [], []
     for label, anon in anons.items():
         pids = anon["pid"].to_numpy().astype(int)
-        fold = identity_folds(pids, folds, recipe.seed)
-        if any(np.unique(pids[fold != f]).size < 2 for f in range(folds)):
+        recipes = [replace(recipe, seed=recipe.seed + s) for s in range(seeds)]
+        splits = [identity_folds(pids, folds, r.seed) for r in recipes]
+        if any(np.unique(pids[fold != f]).size < 2 for fold in splits for f in range(folds)):
             log.info("finetuned attacker %s: too few identities (%d) for %d folds; left out", label,
                      np.unique(pids).size, folds)
             out[label] = None
             continue
         paths = [str(p) for p in anon["path"]]
         keys = [cache.file_hash(p) for p in paths]
-        for f in range(folds):
-            jobs.append((paths, keys, pids, np.flatnonzero(fold != f), recipe, cache_dir))
-            plan.append((label, f, fold))
+        for s, (r, fold) in enumerate(zip(recipes, splits)):
+            for f in range(folds):
+                jobs.append((paths, keys, pids, np.flatnonzero(fold != f), r, cache_dir))
+                plan.append((label, s, f, fold))
     done = (executor or Serial()).map(_finetune_fold, jobs, label="finetuned attacker")
     note = (f"{recipe.base} fine-tuned {recipe.epochs} epochs on the method's crops of other identities "
-            f"({folds} leave-identities-out folds); gallery anonymized with the same method")
+            f"({folds} leave-identities-out folds{f', ensemble of {seeds} seeds' if seeds > 1 else ''}); "
+            f"gallery anonymized with the same method")
+    per_seed: dict = {}
     seconds: dict = {}
-    for (label, f, fold), (feats, secs) in zip(plan, done):
-        if label not in out:
-            out[label] = (np.empty((len(fold), len(fold)), np.float64), note)
+    for (label, s, f, fold), (feats, secs) in zip(plan, done):
+        dists = per_seed.setdefault(label, {})
+        if s not in dists:
+            dists[s] = np.empty((len(fold), len(fold)), np.float64)
         test = fold == f
-        out[label][0][test] = ranking.cosine_distmat(feats[test], feats)
+        dists[s][test] = ranking.cosine_distmat(feats[test], feats)
         seconds[label] = seconds.get(label, 0.0) + secs
+    for label, dists in per_seed.items():
+        mats = [dists[s] for s in sorted(dists)]
+        out[label] = Tuned(mats[0] if len(mats) == 1 else np.mean(mats, axis=0), note, mats)
     for label, secs in seconds.items():
         anon = anons[label]
-        log.info("finetuned attacker %s: %d crops of %d identities, %d folds, trained in %.0f s%s", label, len(anon),
-                 anon["pid"].nunique(), folds, secs, " (cached)" if secs == 0 else "")
+        log.info("finetuned attacker %s: %d crops of %d identities, %d folds x %d seeds, trained in %.0f s%s", label,
+                 len(anon), anon["pid"].nunique(), folds, seeds, secs, " (cached)" if secs == 0 else "")
     return out
 
 
@@ -262,7 +291,8 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS,
     the summary table (SUMMARY_COLUMNS), per-identity Rank-1/mAP, and for each method x embedder x
     protocol the top-``top`` gallery of one query of each identity (paths, true match marked).
     ``cache_dir``: where crop features are kept between runs (:func:`vidanon.models.embed.embed_files`).
-    ``finetune``: ``{"recipe": finetune.Recipe, "folds": int, "modes": [...], "cache_dir": Path}`` adds the
+    ``finetune``: ``{"recipe": finetune.Recipe, "folds": int, "seeds": int (optional, 1), "modes": [...],
+    "cache_dir": Path}`` adds the
     fine-tuned attacker (:func:`finetuned_distmat`) for the embedder named ``recipe.base``, in those crop
     modes, to the adaptive attacker's choice.
     ``executor``: embeds the crops, trains the fine-tuned attacker's folds and scores each embedder x crop
@@ -284,7 +314,8 @@ def evaluate_manifest(manifest: pd.DataFrame, embedders, *, protocols=PROTOCOLS,
         sets = {(m, mode): df[(df["method"] == m) & (df["mode"] == mode)].reset_index(drop=True)
                 for m in methods for mode in finetune["modes"]}
         tuned_by = finetuned_distmats({k: v for k, v in sets.items() if len(v)}, recipe=finetune["recipe"],
-                                      folds=finetune["folds"], cache_dir=finetune.get("cache_dir"), executor=executor)
+                                      folds=finetune["folds"], seeds=finetune.get("seeds", 1),
+                                      cache_dir=finetune.get("cache_dir"), executor=executor)
     jobs = []
     orig_all = df[df["method"] == ORIGINAL]
     for emb in embedders:
@@ -378,7 +409,7 @@ def run(ctx) -> dict[str, pd.DataFrame]:
         if not bases:
             raise ParamsError("reid.finetuned: fine-tuning needs an OSNet embedder in reid.embedders")
         finetune = {"recipe": Recipe(base=bases[0], epochs=p.finetune_epochs, seed=p.seed), "folds": p.finetune_folds,
-                    "modes": ["aligned"], "cache_dir": ctx.work / "finetuned"}
+                    "seeds": p.finetune_seeds, "modes": ["aligned"], "cache_dir": ctx.work / "finetuned"}
     from vidanon.core import executor
 
     summary, per_id, ranked = evaluate_manifest(manifest, embedders, protocols=p.protocols, reverse=p.reverse,
