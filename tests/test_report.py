@@ -233,6 +233,25 @@ def test_tradeoff_and_fingerprint_figures():
     assert list(hm.data[0].y) == METHODS
 
 
+
+def test_tradeoff_says_how_close_the_best_method_came_to_chance():
+    """No method at chance: an arrow from the chance line to the closest one, with the gap and the attack."""
+    import matplotlib.pyplot as plt
+
+    s = pd.DataFrame({"rank1": [100.0, 40.0, 12.0], "rank1_lo": [100.0, 35.0, 8.0], "rank1_hi": [100.0, 45.0, 16.0],
+                      "chance": [4.0, 4.0, 4.0], "utility": [0.96, 0.8, 0.6],
+                      "attack": ["naive", "parrot", "MobileNetV2 / parrot / person-only"]},
+                     index=["original", "avatar", "avatar-neutral"])
+    text = "avatar-neutral: 8 points above chance\nMobileNetV2 / parrot / person-only"
+    fig = tradeoff.tradeoff_figure(s)
+    assert text in [t.get_text() for t in fig.axes[0].texts]
+    plt.close(fig)
+    assert text.replace("\n", "<br>") in [a.text for a in tradeoff.tradeoff_plotly(s).layout.annotations]
+    s.loc["avatar-neutral", "rank1_lo"] = 3.0  # down to chance: no arrow
+    fig = tradeoff.tradeoff_figure(s)
+    assert not any("points above chance" in t.get_text() for t in fig.axes[0].texts)
+    plt.close(fig)
+
 def test_tradeoff_needs_rank1_and_utility():
     with pytest.raises(KeyError, match="03_reid"):
         tradeoff.tradeoff_figure(pd.DataFrame({"utility": [0.5]}, index=["a"]))
@@ -487,6 +506,14 @@ def test_findings_say_how_close_a_method_came_to_chance():
     summary.loc["avatar-neutral", "rank1_lo"] = 3.0
     text = " ".join(findings(summary))
     assert "Down to chance against the strongest attack" in text and "avatar-neutral (Rank-1 12.0 % [3.0, 16.0]" in text
+
+    from vidanon.report.findings import nearest_to_chance
+
+    methods = summary.drop(index=["original"])
+    assert nearest_to_chance(methods) == (["avatar-neutral"], None)
+    methods.loc["avatar-neutral", "rank1_lo"] = 8.0
+    assert nearest_to_chance(methods) == ([], "avatar-neutral")  # what 03 describes the leaks of
+    assert nearest_to_chance(methods.drop(columns="chance")) == ([], None)
 
 
 def test_long_tables_get_no_markdown_or_latex_copy(ctx):

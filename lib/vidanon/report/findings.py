@@ -42,28 +42,39 @@ def _util(row, label: str) -> str:
     return f"{label or 'utility'} {v:.2f}{ci}"
 
 
-def _closest_to_chance(methods: pd.DataFrame, label: str) -> str:
-    """Whether any method's strongest attack is down to chance (its 95 % CI reaches the chance level),
-    and if none is, which one comes closest (Rank-1 minus chance) and the attack that keeps it above."""
-    need = {"rank1", "rank1_lo", "chance"}
-    if not need <= set(methods.columns):
-        return ""
+def nearest_to_chance(methods: pd.DataFrame) -> tuple[list[str], str | None]:
+    """The methods whose strongest attack is down to chance (the 95 % CI of its Rank-1 reaches the chance
+    level) and, when there is none, the one closest to it (least Rank-1 minus chance; None when nothing
+    was measured). ``methods``: one row per method, ``rank1``, ``rank1_lo`` and ``chance`` in percent."""
+    if not {"rank1", "rank1_lo", "chance"} <= set(methods.columns):
+        return [], None
     r1, lo, ch = (pd.to_numeric(methods[c], errors="coerce") for c in ("rank1", "rank1_lo", "chance"))
     ok = r1.notna() & lo.notna() & ch.notna()
     if not ok.any():
-        return ""
+        return [], None
     at_chance = [m for m in methods.index[ok] if lo[m] <= ch[m]]
+    return at_chance, (None if at_chance else (r1 - ch)[ok].idxmin())
+
+
+def closest_to_chance(methods: pd.DataFrame, label: str = "utility") -> str:
+    """Whether any method's strongest attack is down to chance (its 95 % CI reaches the chance level),
+    and if none is, which one comes closest (Rank-1 minus chance) and the attack that keeps it above;
+    "" when nothing was measured (see :func:`nearest_to_chance`)."""
+    at_chance, m = nearest_to_chance(methods)
     if at_chance:
-        parts = [f"{m} (Rank-1 {_pct(methods.loc[m])}, chance {ch[m]:.1f} %"
-                 + (f", {_util(methods.loc[m], label)}" if _util(methods.loc[m], label) else "") + ")"
-                 for m in at_chance]
+        parts = []
+        for name in at_chance:
+            row, util = methods.loc[name], _util(methods.loc[name], label)
+            parts.append(f"{name} (Rank-1 {_pct(row)}, chance {_num(row, 'chance'):.1f} %"
+                         + (f", {util}" if util else "") + ")")
         return "Down to chance against the strongest attack (its 95 % CI reaches the chance level): " + \
             "; ".join(parts) + "."
-    gap = (r1 - ch)[ok]
-    m = gap.idxmin()
+    if m is None:
+        return ""
     row = methods.loc[m]
+    ch = _num(row, "chance")
     return (f"No method is down to chance against its strongest attack. Closest: {m}, Rank-1 {_pct(row)} "
-            f"against chance {ch[m]:.1f} % ({gap[m]:.1f} points above); the leak in the way: "
+            f"against chance {ch:.1f} % ({_num(row, 'rank1') - ch:.1f} points above); the leak in the way: "
             f"{row.get('attack', 'n/a')}.")
 
 
@@ -101,7 +112,7 @@ def findings(summary: pd.DataFrame, info: dict | None = None) -> list[str]:
          f" ({best.get('level', 'n/a')}; the attack that won: {best.get('attack', 'n/a')}"
          + (f"; chance {chance:.1f} %" if chance is not None else "") + ")")
     out.append(s + (f", at {util}." if util else "."))
-    near = _closest_to_chance(methods, label)
+    near = closest_to_chance(methods, label)
     if near:
         out.append(near)
     if REFERENCE in summary.index:

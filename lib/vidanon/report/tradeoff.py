@@ -1,6 +1,7 @@
 """The privacy-utility trade-off: one point per method, x = Rank-1 of the strongest attack measured
 (lower = more private), y = utility (higher = more useful), with CIs, the privacy bands shaded and the
-Pareto front marked.
+Pareto front marked. When no method is down to chance, an arrow from the chance line to the method that comes
+closest says how many points above chance it stays and which attack keeps it there.
 
 The ideal method sits top-left: nobody re-identified, everything still usable. A method is on the
 Pareto front when no other method is both at least as private and at least as useful (and strictly
@@ -14,6 +15,7 @@ import pandas as pd
 
 from vidanon.figures import style as plots
 from vidanon.metrics.pareto import pareto_front
+from vidanon.report.findings import REFERENCE, nearest_to_chance
 
 
 def _points(summary: pd.DataFrame) -> pd.DataFrame:
@@ -22,8 +24,20 @@ def _points(summary: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise KeyError(f"the summary lacks {sorted(missing)}: run stages 03_reid and 06_action first")
     pts = summary[[c for c in ("rank1", "rank1_lo", "rank1_hi", "utility", "utility_lo", "utility_hi",
-                               "chance", "level") if c in summary.columns]].copy()
+                               "chance", "level", "attack") if c in summary.columns]].copy()
     return pts.dropna(subset=["rank1", "utility"])
+
+
+def closest_gap(pts: pd.DataFrame) -> tuple[str, float, float, str] | None:
+    """``(method, chance, gap in points, text)`` of the anonymization closest to chance when none is down
+    to it (the arrow of the figures), else None."""
+    at_chance, m = nearest_to_chance(pts.drop(index=[REFERENCE], errors="ignore"))
+    if at_chance or m is None:
+        return None
+    r = pts.loc[m]
+    gap = float(r["rank1"] - r["chance"])
+    attack = f"\n{r['attack']}" if isinstance(r.get("attack"), str) and r.get("attack") else ""
+    return m, float(r["chance"]), gap, f"{m}: {gap:.0f} points above chance{attack}"
 
 
 def _err(pts, col):
@@ -67,6 +81,14 @@ def tradeoff_figure(summary: pd.DataFrame, utility_label: str = "Utility", title
         if "chance" in pts.columns and pts["chance"].notna().any():
             chance = float(pts["chance"].mean())
             ax.axvline(chance, color="#555555", lw=0.8, ls=":", zorder=1, label=f"chance Rank-1 ({chance:.0f}%)")
+        gap = closest_gap(pts)
+        if gap is not None:  # how close the best one came, and the attack in the way
+            m, ch, _, text = gap
+            y = float(pts.loc[m, "utility"])
+            ax.annotate("", xy=(float(pts.loc[m, "rank1"]), y), xytext=(ch, y), zorder=2,
+                        arrowprops=dict(arrowstyle="<->", color="#555555", lw=0.8, shrinkA=0, shrinkB=5))
+            ax.annotate(text, ((ch + float(pts.loc[m, "rank1"])) / 2, y), xytext=(0, -6), textcoords="offset points",
+                        ha="center", va="top", fontsize=6.5, color="#444444", zorder=4)
         ax.set_xlim(-2, 102)  # markers at 0 % or 100 % stay whole
         ymax = max(1.0, float(np.nanmax(pts["utility"].to_numpy(float)))) if len(pts) else 1.0
         ax.set_ylim(-0.03 * ymax, 1.05 * ymax)
@@ -109,6 +131,14 @@ def tradeoff_plotly(summary: pd.DataFrame, utility_label: str = "Utility", title
         fig.add_vline(x=chance, line=dict(color="#555555", width=1, dash="dot"),
                       annotation_text=f"chance {chance:.0f}%", annotation_position="bottom right",
                       annotation_font_size=10)
+    gap = closest_gap(pts)
+    if gap is not None:
+        m, ch, _, text = gap
+        x, y = float(pts.loc[m, "rank1"]), float(pts.loc[m, "utility"])
+        fig.add_annotation(x=x, y=y, ax=ch, ay=y, axref="x", ayref="y", showarrow=True, arrowhead=2, arrowside="end+start",
+                           arrowwidth=1, arrowcolor="#555555", text="")
+        fig.add_annotation(x=(ch + x) / 2, y=y, text=text.replace("\n", "<br>"), showarrow=False, yshift=-18,
+                           font=dict(size=10, color="#444444"))
     fig.update_layout(title=title, xaxis=dict(title="Rank-1 of the strongest attack (%) \u2190 more private", range=[-2, 102]),
                       yaxis=dict(title=f"{utility_label} \u2192 more useful", rangemode="tozero"),
                       width=820, height=520)
