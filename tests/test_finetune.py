@@ -97,7 +97,7 @@ def test_no_query_is_ranked_by_a_model_that_saw_its_identity(tmp_path, monkeypat
     for i, (img, pid) in enumerate(zip(crops, pids)):
         path = tmp_path / f"{i:03d}.png"
         cv2.imwrite(str(path), img)
-        rows.append({"path": str(path), "pid": int(pid)})
+        rows.append({"path": str(path), "pid": int(pid), "clip": f"c{i % 2}", "camid": i % 2})  # a twin per clip
     anon = pd.DataFrame(rows)
     seen = []
 
@@ -115,8 +115,8 @@ def test_no_query_is_ranked_by_a_model_that_saw_its_identity(tmp_path, monkeypat
         return StandIn(train_pids)
 
     monkeypatch.setattr(ft, "finetune", fake_finetune)
-    dist, note, per_seed = reid.finetuned_distmat(anon, recipe=ft.Recipe(), folds=3)
-    assert len(per_seed) == 1 and per_seed[0] is dist
+    dist, note, seed_rank1 = reid.finetuned_distmat(anon, recipe=ft.Recipe(), folds=3)
+    assert seed_rank1 == {}  # one seed: no spread to report
     fold = reid.identity_folds(pids, 3)
     assert len(seen) == 3 and all(len(s) == 4 for s in seen)
     for i, pid in enumerate(pids):
@@ -129,14 +129,16 @@ def test_no_query_is_ranked_by_a_model_that_saw_its_identity(tmp_path, monkeypat
     # several seeds: one model per fold and seed, each seed with its own folds; the attack is their mean
     seen.clear()
     tuned = reid.finetuned_distmat(anon, recipe=ft.Recipe(seed=5), folds=3, seeds=2)
-    assert len(seen) == 6 and len(tuned.per_seed) == 2 and "ensemble of 2 seeds" in tuned.note
+    assert len(seen) == 6 and "ensemble of 2 seeds" in tuned.note
     for s, seed in enumerate((5, 6)):
         fold = reid.identity_folds(pids, 3, seed)
         for i, pid in enumerate(pids):
             assert pid not in seen[3 * s + fold[i]]
-    np.testing.assert_allclose(tuned.dist, (tuned.per_seed[0] + tuned.per_seed[1]) / 2)
+    assert np.allclose(tuned.dist[same], 0.0)  # the mean of two seeds that each tell the identities apart
+    # each seed alone under each protocol: the stand-in separates every identity, so Rank-1 100 % each
+    assert set(tuned.seed_rank1) == {"cross-clip", "cross-segment"}
+    assert all(np.allclose(r, 1.0) for r in tuned.seed_rank1.values())
     assert not np.array_equal(reid.identity_folds(pids, 3, 5), reid.identity_folds(pids, 3, 6))
-
 
 def test_training_in_a_worker_gives_the_same_model(weights_dir, tmp_path):
     """The executor never changes a result: a fold trained in a worker process (one thread) and one
@@ -169,13 +171,29 @@ def test_training_in_a_worker_gives_the_same_model(weights_dir, tmp_path):
 
 
 def test_an_ensemble_of_seeds_names_each_seeds_rank1():
-    """The note of a several-seed attack gives each seed's own Rank-1 under the protocol: one seed's
-    distances rank every query's true match first (100 %), the other's rank every one last (0 %)."""
+    """The note of a several-seed attack gives the range of the seeds' own Rank-1 under its protocol."""
+    tuned = reid.Tuned(np.zeros((2, 2)), "", {"cross-clip": [0.4, 0.61, 0.5]})
+    assert reid._seed_spread(tuned, "cross-clip") == "; each seed alone: Rank-1 40.0-61.0 %"
+    assert reid._seed_spread(tuned, "cross-segment") == ""
+    assert reid._seed_spread(reid.Tuned(np.zeros((2, 2)), "", {}), "cross-clip") == ""
+
+
+def test_the_finetuned_row_carries_the_seeds_spread():
+    """_attack_method scores the ensemble's distances as the 'finetuned' attacker, its note naming the seeds'
+    own Rank-1 under the protocol it is scored under (synthetic features, not a model)."""
+    from functools import partial
+
+    rng = np.random.default_rng(0)
     pids = np.repeat(np.arange(4), 2)
-    cams = np.tile([0, 1], 4)  # each query's twin is in the other camid
-    same = (pids[:, None] == pids[None, :]).astype(float)
-    q = reid.Side(pd.DataFrame({"path": [str(i) for i in range(8)]}), np.zeros((8, 2)), pids, cams)
-    good, bad = 1.0 - same, same
-    assert reid._seed_spread(reid.Tuned(good, "", [good]), q) == ""
-    assert reid._seed_spread(reid.Tuned((good + bad) / 2, "", [good, bad]), q) == \
-        "; each seed alone: Rank-1 0.0-100.0 %"
+    rows = pd.DataFrame({"path": [f"{i}.png" for i in range(8)], "pid": pids, "clip": [f"c{i % 2}" for i in range(8)],
+                         "camid": np.arange(8) % 2, "frame": np.arange(8), "track_id": pids})
+    feats = rng.normal(size=(8, 4)) + 3 * np.eye(4)[pids]
+    q = reid.Side(rows, feats, pids, reid.camids_for(rows, "cross-clip"))
+    tuned = reid.Tuned(1.0 - (pids[:, None] == pids[None, :]), "fine-tuned", {"cross-clip": [0.5, 0.75]})
+    out = reid._Tables()
+    label = partial(reid._label, method="m", embedder="e", protocol="cross-clip", mode="aligned")
+    reid._attack_method(out, label, anon=rows, orig=rows, q=q, g=q, reverse=False, adaptive=True,
+                        scoring={"n_boot": 0, "seed": 0, "top": 1}, protocol="cross-clip", finetuned=tuned)
+    row = next(r for r in out.rows if r["attacker"] == "finetuned")
+    assert row["rank1"] == 1.0 and row["note"] == "fine-tuned; each seed alone: Rank-1 50.0-75.0 %"
+    assert out.rows[-1]["attacker"] == "adaptive" and "finetuned" in out.rows[-1]["note"]

@@ -133,7 +133,7 @@ def _label(*, method: str, embedder: str, protocol: str, mode: str, attacker: st
 
 
 def _attack_method(out: _Tables, label, *, anon: pd.DataFrame, orig: pd.DataFrame, q: Side, g: Side,
-                   reverse: bool, adaptive: bool, scoring: dict, finetuned: tuple | None = None,
+                   reverse: bool, adaptive: bool, scoring: dict, protocol: str = "", finetuned: "Tuned | None" = None,
                    learned: dict | None = None) -> None:
     """Every attacker on the anonymized queries ``q`` of one method (see the module doc); ``learned``
     keeps the learned attacker's features between protocols (they do not depend on the camids)."""
@@ -156,16 +156,17 @@ def _attack_method(out: _Tables, label, *, anon: pd.DataFrame, orig: pd.DataFram
     rows = [naive, parrot, learned]
     if finetuned is not None:  # a Tuned of finetuned_distmat
         rows.append(_record(out, label(attacker="finetuned", direction="anonymized->anonymized"), q, q, **scoring,
-                            note=finetuned.note + _seed_spread(finetuned, q), ranked=False, dist=finetuned.dist))
+                            note=finetuned.note + _seed_spread(finetuned, protocol), ranked=False,
+                            dist=finetuned.dist))
     out.rows.append(attacks.strongest(rows))
 
 
-def _seed_spread(tuned: "Tuned", q: Side) -> str:
-    """``"; each seed alone: Rank-1 a-b %"`` for an ensemble of several seeds (under ``q``'s protocol), so the
+def _seed_spread(tuned: "Tuned", protocol: str) -> str:
+    """``"; each seed alone: Rank-1 a-b %"`` for an ensemble of several seeds (under ``protocol``), so the
     training noise is seen beside the bootstrap CI; "" for one seed."""
-    if len(tuned.per_seed) < 2:
+    r1 = tuned.seed_rank1.get(protocol)
+    if not r1:
         return ""
-    r1 = [ranking.score(d, q.pids, q.pids, q.cams, q.cams, n_boot=0).row["rank1"] for d in tuned.per_seed]
     return f"; each seed alone: Rank-1 {100 * np.nanmin(r1):.1f}-{100 * np.nanmax(r1):.1f} %"
 
 
@@ -180,11 +181,12 @@ def identity_folds(pids: np.ndarray, folds: int, seed: int = 0) -> np.ndarray:
 
 class Tuned(NamedTuple):
     """The fine-tuned attacker on one crop set: ``dist`` (N, N) cosine distances (the mean over seeds),
-    the ``note`` of its rows, and each seed's own distances (``per_seed``)."""
+    the ``note`` of its rows, and, for several seeds, each seed's own Rank-1 under each protocol
+    (``seed_rank1``: ``{protocol: [fraction, ...]}``; empty for one seed)."""
 
     dist: np.ndarray
     note: str
-    per_seed: list
+    seed_rank1: dict
 
 
 def finetuned_distmat(anon: pd.DataFrame, *, recipe, folds: int, seeds: int = 1, cache_dir: Path | None = None,
@@ -239,7 +241,13 @@ def finetuned_distmats(anons: dict, *, recipe, folds: int, seeds: int = 1, cache
         seconds[label] = seconds.get(label, 0.0) + secs
     for label, dists in per_seed.items():
         mats = [dists[s] for s in sorted(dists)]
-        out[label] = Tuned(mats[0] if len(mats) == 1 else np.mean(mats, axis=0), note, mats)
+        spread = {}
+        if len(mats) > 1:  # each seed alone, under each protocol (only the ensemble's distances are kept)
+            pids = anons[label]["pid"].to_numpy()
+            for protocol in PROTOCOLS:
+                cams = camids_for(anons[label], protocol)
+                spread[protocol] = [ranking.score(d, pids, pids, cams, cams, n_boot=0).row["rank1"] for d in mats]
+        out[label] = Tuned(mats[0] if len(mats) == 1 else np.mean(mats, axis=0), note, spread)
     for label, secs in seconds.items():
         anon = anons[label]
         log.info("finetuned attacker %s: %d crops of %d identities, %d folds x %d seeds, trained in %.0f s%s", label,
@@ -276,7 +284,7 @@ def _score_mode(job) -> _Tables:
                 continue
             label = partial(_label, method=m, embedder=emb_name, protocol=protocol, mode=mode)
             _attack_method(out, label, anon=anon, orig=orig, q=Side.of(anon, feats, protocol), g=g,
-                           reverse=opts["reverse"], adaptive=opts["adaptive"], scoring=scoring,
+                           reverse=opts["reverse"], adaptive=opts["adaptive"], scoring=scoring, protocol=protocol,
                            finetuned=opts["tuned"].get(m), learned=learned_by.setdefault(m, {}))
     return out
 
