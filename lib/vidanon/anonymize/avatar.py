@@ -233,15 +233,15 @@ def inpaint(rgb: np.ndarray, mask: np.ndarray, max_side: int = 0, radius: int = 
     any of its area is) and scaled back (bilinear). Outside ``mask`` the result is the frame itself (at
     the working size: blurred); 0 or a frame that fits: at full resolution. At 640x360 with half the frame
     masked, 320 px costs about a quarter of the full-resolution fill."""
+    from vidanon.io.video import downscale
+
     h, w = mask.shape
     m = np.asarray(mask, dtype=np.uint8)
     if not max_side or max(h, w) <= max_side:
         return cv2.inpaint(rgb, m, radius, cv2.INPAINT_TELEA)
-    f = max_side / max(h, w)
-    size = (max(1, round(w * f)), max(1, round(h * f)))
-    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    small_mask = (cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
-    return cv2.resize(cv2.inpaint(small, small_mask, radius, cv2.INPAINT_TELEA), (w, h), interpolation=cv2.INTER_LINEAR)
+    small_mask = (downscale(m.astype(np.float32), max_side) > 0).astype(np.uint8)
+    fill = cv2.inpaint(downscale(rgb, max_side), small_mask, radius, cv2.INPAINT_TELEA)
+    return cv2.resize(fill, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def estimate_background(frames: list[np.ndarray], person_masks: list[np.ndarray],
