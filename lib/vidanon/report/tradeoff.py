@@ -28,16 +28,16 @@ def _points(summary: pd.DataFrame) -> pd.DataFrame:
     return pts.dropna(subset=["rank1", "utility"])
 
 
-def closest_gap(pts: pd.DataFrame) -> tuple[str, float, float, str] | None:
-    """``(method, chance, gap in points, text)`` of the anonymization closest to chance when none is down
-    to it (the arrow of the figures), else None."""
+def closest_gap(pts: pd.DataFrame) -> tuple[str, float, str] | None:
+    """``(method, its chance Rank-1, label)`` of the anonymization closest to chance when none is down to
+    it (the arrow of the figures: the label gives the gap in points and the attack), else None."""
     at_chance, m = nearest_to_chance(pts.drop(index=[REFERENCE], errors="ignore"))
     if at_chance or m is None:
         return None
     r = pts.loc[m]
     gap = float(r["rank1"] - r["chance"])
     attack = f"\n{r['attack']}" if isinstance(r.get("attack"), str) and r.get("attack") else ""
-    return m, float(r["chance"]), gap, f"{m}: {gap:.0f} points above chance{attack}"
+    return m, float(r["chance"]), f"{m}: {gap:.0f} points above chance{attack}"
 
 
 def _err(pts, col):
@@ -83,7 +83,7 @@ def tradeoff_figure(summary: pd.DataFrame, utility_label: str = "Utility", title
             ax.axvline(chance, color="#555555", lw=0.8, ls=":", zorder=1, label=f"chance Rank-1 ({chance:.0f}%)")
         gap = closest_gap(pts)
         if gap is not None:  # how close the best one came, and the attack in the way
-            m, ch, _, text = gap
+            m, ch, text = gap
             y = float(pts.loc[m, "utility"])
             ax.annotate("", xy=(float(pts.loc[m, "rank1"]), y), xytext=(ch, y), zorder=2,
                         arrowprops=dict(arrowstyle="<->", color="#555555", lw=0.8, shrinkA=0, shrinkB=5))
@@ -133,7 +133,7 @@ def tradeoff_plotly(summary: pd.DataFrame, utility_label: str = "Utility", title
                       annotation_font_size=10)
     gap = closest_gap(pts)
     if gap is not None:
-        m, ch, _, text = gap
+        m, ch, text = gap
         x, y = float(pts.loc[m, "rank1"]), float(pts.loc[m, "utility"])
         fig.add_annotation(x=x, y=y, ax=ch, ay=y, axref="x", ayref="y", showarrow=True, arrowhead=2, arrowside="end+start",
                            arrowwidth=1, arrowcolor="#555555", text="")
