@@ -113,6 +113,29 @@ def test_body_region_follows_mask_then_pose_then_box(frame):
     assert dict(solid.region_counts) == {"box": 1, "pose": 1}
 
 
+def test_masks_at_a_working_size_are_scaled_to_the_frame(frame):
+    """A scene analysed at half the frame's size (detect.max_side) keeps its masks at that size: the body
+    methods scale them up in the person's region and cover what the full-size mask covers (IoU > 0.97,
+    the same source); Scene.person_mask comes at the frame's size."""
+    from vidanon.anonymize.regions import person_targets
+    from vidanon.scene.masks import rle_decode
+
+    full = make_scene(frame.shape)
+    half = make_scene(frame.shape)
+    h, w = frame.shape[:2]
+    half.masks = {k: rle_encode(video.downscale_mask(rle_decode(rle), max(h, w) // 2))
+                  for k, rle in full.masks.items()}
+    assert half.masks[0, 1]["size"] == [h // 2, w // 2]
+    solid = anonymize.get("body-solid")
+    a, b = solid.regions(0, full, frame.shape), solid.regions(0, half, frame.shape)
+    assert (a & b).sum() / (a | b).sum() > 0.97
+    assert [t.source for t in person_targets(0, half, frame.shape)] == ["mask"]
+    m = half.person_mask(0)
+    assert m.shape == (h, w) and ((m & full.person_mask(0)).sum() / (m | full.person_mask(0)).sum()) > 0.97
+    out = solid.apply(frame, 0, half)
+    assert np.array_equal(out[~b], frame[~b])
+
+
 def test_body_methods_cover_a_raised_arm_the_mask_missed(frame):
     """Synthetic (a drawn mask and pose, not a model's): the person's mask is their torso blob, their
     right arm is raised above it. With the pose's limbs the body methods and the avatar cover the arm

@@ -54,6 +54,28 @@ def test_second_call_loads_the_cache(two, caplog):
     assert np.array_equal(again.person_mask(3), s.person_mask(3))
 
 
+def test_analysis_at_a_working_size_gives_frame_pixels(two, tmp_path):
+    """detect.max_side 240 on the 480x270 clip: persons, faces and keypoints come back in the frame's
+    pixels, near the full-size analysis' (each person box at IoU > 0.8 with one of them), the masks stay at
+    the working size (240x135) through the cache, and person_mask gives the frame's size."""
+    from vidanon.metrics.detection import box_iou
+
+    clip, params, _, s = two
+    small_params = params.model_copy(deep=True)
+    small_params.detect.max_side = 240
+    small = scene.analyze(clip, small_params, tmp_path, None)
+    assert small.shape == s.shape and len(small.persons) == len(s.persons)
+    for t in range(small.n_frames):
+        a = small.persons_at(t)[["x1", "y1", "x2", "y2"]].to_numpy(float)
+        b = s.persons_at(t)[["x1", "y1", "x2", "y2"]].to_numpy(float)
+        assert box_iou(a, b).max(axis=1).min() > 0.8
+    assert {tuple(r["size"]) for r in small.masks.values()} == {(135, 240)}
+    assert small.keypoints["x"].between(-48, 528).all() and small.keypoints["x"].max() > 240
+    assert small.person_mask(0).shape == (270, 480) and small.person_mask(0).any()
+    again = scene.analyze(clip, small_params, tmp_path, None)
+    assert again.masks[next(iter(again.masks))]["size"] == [135, 240]
+
+
 def test_no_person_gives_an_empty_scene(tmp_path, weights_dir):
     path = tmp_path / "empty.mp4"
     with VideoWriter(path, 10) as w:

@@ -20,6 +20,20 @@ def test_read_frames_range_and_stride(data_dir):
     assert all(f.shape == (270, 480, 3) and f.dtype == np.uint8 for _, f in frames)
 
 
+def test_frames_scaled_on_decode_match_an_area_downscale(data_dir):
+    """read_frames(max_side=...) scales while it converts (libswscale, area): the size working_size gives,
+    within two levels of OpenCV's area downscale of the full frame; frames that fit come as they are."""
+    src = data.fetch("tears-of-steel")
+    full = [f for _, f in video.read_frames(src, stop=3)]
+    small = [f for _, f in video.read_frames(src, stop=3, max_side=320)]
+    assert video.working_size(640, 360, 320) == (320, 180) and video.working_size(640, 360, 1280) == (640, 360)
+    assert all(f.shape == (180, 320, 3) for f in small)
+    err = np.mean([np.abs(video.downscale(a, 320).astype(int) - b).mean() for a, b in zip(full, small)])
+    assert err < 2
+    same = [f for _, f in video.read_frames(src, stop=3, max_side=640)]
+    assert all(np.array_equal(a, b) for a, b in zip(full, same))
+
+
 def test_roundtrip_keeps_count_fps_and_pixels(tmp_path, data_dir):
     src = data.fetch("tears-of-steel")
     out = tmp_path / "out.mp4"

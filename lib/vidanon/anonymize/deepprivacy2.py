@@ -186,7 +186,7 @@ class _SceneRegions:
             for r in self.scene.persons_at(self.t).itertuples(index=False):
                 rle = self.scene.masks.get((self.t, int(r.track_id)))
                 if rle is not None:
-                    m = rle_decode(rle)
+                    m = rle_decode(rle, (H, W))
                 else:  # no mask computed: the box
                     m = np.zeros((H, W), bool)
                     m[max(int(r.y1), 0):max(int(np.ceil(r.y2)), 0), max(int(r.x1), 0):max(int(np.ceil(r.x2)), 0)] = True

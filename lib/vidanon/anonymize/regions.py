@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vidanon.scene.masks import rle_decode
+from vidanon.scene.masks import rle_decode, upscale
 
 
 @dataclass
@@ -223,12 +223,16 @@ def _person_targets(t: int, scene, shape, *, dilation: int, margin: int, use_mas
         size = (int(round(row.y2 - row.y1)), int(round(row.x2 - row.x1)))
         full, source = None, "box"
         if use_mask:
+            # the mask (and the pose region joined to it) at the scene analysis' working size; scaled to
+            # the frame below, in the person's region only
             rle = scene.masks.get((t, tid))
             full = rle_decode(rle) if rle is not None else np.zeros(shape[:2], bool)
-            box_area = max((row.x2 - row.x1) * (row.y2 - row.y1), 1.0)
+            sx, sy = full.shape[1] / shape[1], full.shape[0] / shape[0]  # mask pixels per frame pixel
+            box_area = max((row.x2 - row.x1) * (row.y2 - row.y1), 1.0) * sx * sy
             source = "mask" if full.sum() >= MIN_MASK_SHARE * box_area else "box"
             pose = pose_at(scene, t, tid) if limbs else None
-            body = pose_region(pose, (row.x1, row.y1, row.x2, row.y2), shape) if pose is not None else None
+            body = (pose_region(pose * [sx, sy, 1.0], (row.x1 * sx, row.y1 * sy, row.x2 * sx, row.y2 * sy),
+                                full.shape) if pose is not None else None)
             if body is not None and body.any():
                 full |= body
                 source = "pose" if source == "box" else source
@@ -242,9 +246,14 @@ def _person_targets(t: int, scene, shape, *, dilation: int, margin: int, use_mas
             out.append(tg)
             continue
         ys, xs = np.nonzero(full)
-        y0, y1, x0, x1 = _roi((xs.min(), ys.min(), xs.max(), ys.max()), margin + dilation, shape)
-        m = full[y0:y1, x0:x1]
-        out.append(Target(y0, y1, x0, x1, grow(m, dilation) if dilation else m.copy(), size, tid, source))
+        if full.shape == tuple(shape[:2]):
+            y0, y1, x0, x1 = _roi((xs.min(), ys.min(), xs.max(), ys.max()), margin + dilation, shape)
+            m = full[y0:y1, x0:x1].copy()
+        else:  # mask pixel j covers frame pixels [j / s, (j + 1) / s)
+            bb = (xs.min() / sx, ys.min() / sy, (xs.max() + 1) / sx, (ys.max() + 1) / sy)
+            y0, y1, x0, x1 = _roi(bb, margin + dilation + 1, shape)
+            m = upscale(full, shape, (y0, y1, x0, x1))
+        out.append(Target(y0, y1, x0, x1, grow(m, dilation) if dilation else m, size, tid, source))
     return out
 
 
@@ -259,21 +268,41 @@ def grow(mask: np.ndarray, px: int) -> np.ndarray:
 def feather_alpha(mask: np.ndarray, feather: int) -> np.ndarray:
     """Blend weight in [0, 1]: 1 on the mask, falling linearly to 0 over ``feather`` pixels outside
     it; exactly 0 farther away (those pixels are left untouched)."""
+    mask = np.asarray(mask, dtype=bool)
     if feather <= 0 or not mask.any():
         return mask.astype(np.float32)
     # distance of each pixel to the nearest mask pixel
-    d = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
+    d = cv2.distanceTransform(cv2.compare(mask.view(np.uint8), 0, cv2.CMP_EQ), cv2.DIST_L2, 3)
     return np.clip(1.0 - d / (feather + 1.0), 0.0, 1.0).astype(np.float32)
 
 
+def _filled(new: np.ndarray, shape) -> np.ndarray:
+    """``new`` broadcast to ``shape`` (H, W, C) as a contiguous uint8 array; a single colour is tiled
+    along one row and the row repeated (numpy's per-element broadcast copy is about 10x slower)."""
+    new = np.asarray(new, dtype=np.uint8)
+    if new.ndim == 3 and new.strides[:2] == (0, 0):  # a colour broadcast to a region
+        new = new[0, 0]
+    if new.shape == tuple(shape):
+        return np.ascontiguousarray(new)
+    if new.size == shape[-1]:  # one colour
+        h, w, c = shape
+        return np.broadcast_to(np.tile(new.ravel(), w), (h, w * c)).copy().reshape(h, w, c)
+    return np.ascontiguousarray(np.broadcast_to(new, shape))
+
+
 def blend(dst: np.ndarray, new: np.ndarray, alpha: np.ndarray) -> None:
-    """``dst = alpha * new + (1 - alpha) * dst`` in place (uint8), only where alpha > 0."""
-    full = alpha >= 1
-    # what the formula gives there, without float work on the (large) mask interior (copyto: no gather)
-    np.copyto(dst, np.broadcast_to(new, dst.shape), where=full[..., None])
-    on = (alpha > 0) & ~full  # the feather band
-    if not on.any():
+    """``dst = alpha * new + (1 - alpha) * dst`` in place (uint8 (H, W, 3), ``new`` broadcastable to it),
+    only where alpha > 0: copied where alpha is 1 (the mask's interior), rounded half up in the feather
+    band. The interior goes through OpenCV's masked copy and only the band's pixels are gathered, so
+    the cost is a copy of the region, not float work on it."""
+    full = np.ascontiguousarray(alpha >= 1)
+    if full.any():
+        cv2.copyTo(_filled(new, dst.shape), full.view(np.uint8), dst)  # in place, also on a view of a larger frame
+    band = cv2.findNonZero(cv2.compare(alpha, 0, cv2.CMP_GT) & cv2.compare(full.view(np.uint8), 0, cv2.CMP_EQ))
+    if band is None:
         return
-    a = alpha[on][:, None]
-    dst[on] = np.clip(a * new[on].astype(np.float32) + (1 - a) * dst[on].astype(np.float32) + 0.5,
-                      0, 255).astype(np.uint8)
+    xs, ys = band[:, 0, 0], band[:, 0, 1]
+    a = alpha[ys, xs][:, None]
+    new = np.broadcast_to(new, dst.shape)
+    dst[ys, xs] = np.clip(a * new[ys, xs].astype(np.float32) + (1 - a) * dst[ys, xs].astype(np.float32) + 0.5,
+                          0, 255).astype(np.uint8)

@@ -39,6 +39,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "faces are interpolated along the tracks, the others get the detector too (1: every frame)")
     p.add_argument("--dilation", type=int, default=default("anonymize.dilation"), help="pixels added around body masks")
     p.add_argument("--feather", type=int, default=default("anonymize.feather"), help="pixels of soft edge around regions")
+    p.add_argument("--max-side", type=int, default=default("detect.max_side"), metavar="PX",
+                   help="body methods and the avatar: detection, tracking, masks and pose on frames scaled to "
+                        "this long side when the video is larger (masks are scaled back where pixels are "
+                        "written; 0: full resolution)")
     p.add_argument("--detector", default=default("detect.face.backend"), choices=["centerface", "mediapipe-face"],
                    help="face detector that drives the face methods")
     p.add_argument("--small-faces-below", type=int, default=default("detect.small_faces_below"), metavar="PX",
@@ -89,6 +93,8 @@ def run(args) -> int:
         raise VidanonError(f"--detect-every must be in 1..max-gap+1 ({args.max_gap + 1}), got {args.detect_every}")
     if not 0 <= args.thresh <= 1:
         raise VidanonError(f"--thresh must be in [0, 1], got {args.thresh}")
+    if args.max_side is not None and args.max_side != 0 and args.max_side < 32:
+        raise VidanonError(f"--max-side must be 0 (full resolution) or at least 32 pixels, got {args.max_side}")
     if args.small_faces_below is not None and args.small_faces_below < 1:
         raise VidanonError(f"--small-faces-below must be a positive number of pixels, got {args.small_faces_below}")
     anon = anonymize.get(args.method, **_options(args))  # unknown method/option: fails before any work
@@ -126,6 +132,7 @@ def _full_scene(clip, args):
     params = Params(name="cli", clips=[ClipSpec(id=clip.id, path=clip.path)])
     params.detect.face.threshold = args.thresh
     params.track.max_gap = args.max_gap
+    params.detect.max_side = args.max_side or None
     # compute only what the method draws from: body filters and the silhouette use the person masks,
     # the avatar the keypoints too; neither uses the face rows
     params.detect.faces = args.method.startswith(("face-", "deepprivacy2")) or args.method == "original"

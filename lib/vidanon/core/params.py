@@ -62,7 +62,13 @@ class DetectSection(Section):
     faces: bool = Field(True, description="Faces (the anonymizer's face detector, detect.face).")
     masks: bool = Field(True, description="Person masks (MediaPipe selfie segmentation) per person box.")
     keypoints: bool = Field(True, description="Body keypoints (MediaPipe Pose) per person box.")
-    min_person_height: int = Field(24, ge=1, description="Pixels; smaller person boxes are dropped.")
+    max_side: int | None = Field(
+        1280, ge=32, description="Pixels on the long side of the frames the scene analysis sees (persons, tracks, "
+                                 "faces, masks, pose): larger footage is scaled down as it is decoded, boxes and "
+                                 "keypoints come back in the frame's pixels and masks stay at the working size "
+                                 "(scaled up only where pixels are written), so 1080p and 4K cost about what 720p "
+                                 "does. None: the full resolution.")
+    min_person_height: int = Field(24, ge=1, description="Pixels of the frame; smaller person boxes are dropped.")
     small_faces_below: int | None = Field(
         None, ge=1, description="Faces of persons shorter than this (pixels, e.g. 120) are also searched on upscaled "
                                 "tiles of their heads (vidanon.scene.faces.small_faces), on the face detector's "

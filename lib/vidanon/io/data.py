@@ -212,13 +212,15 @@ class Clip:
     height: int
     sample: str | None = None
 
-    def frames(self, stride: int = 1, *, only=None):
+    def frames(self, stride: int = 1, *, only=None, max_side: int | None = None):
         """Yield ``(t, rgb)`` for the clip's frames (streamed, see vidanon.io.video.read_frames); with
-        ``only`` (a set of clip frames), only those."""
+        ``only`` (a set of clip frames), only those; with ``max_side``, frames whose long side is larger
+        scaled to it while they are converted."""
         from vidanon.io.video import read_frames
 
         wanted = None if only is None else {t + self.start for t in only}
-        for i, rgb in read_frames(self.path, self.start, self.start + self.n_frames, stride, only=wanted):
+        for i, rgb in read_frames(self.path, self.start, self.start + self.n_frames, stride, only=wanted,
+                                  max_side=max_side):
             yield i - self.start, rgb
 
     def version_frames(self, video: str | os.PathLike | None = None, stride: int = 1, *, only=None):

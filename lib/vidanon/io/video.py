@@ -80,12 +80,14 @@ def _probe(path: Path, count: bool) -> VideoInfo:
 
 
 def read_frames(path: str | os.PathLike, start: int = 0, stop: int | None = None,
-                stride: int = 1, *, only=None) -> Iterator[tuple[int, np.ndarray]]:
+                stride: int = 1, *, only=None, max_side: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(index, rgb)`` for frames ``start <= index < stop`` every ``stride`` frames (and, with
     ``only``, a set of indices, only those among them).
 
     ``rgb`` is a fresh (H, W, 3) uint8 array. Frames are decoded in order and never held; a frame that
-    is not yielded is decoded (the codec needs it) but not converted to RGB.
+    is not yielded is decoded (the codec needs it) but not converted to RGB. With ``max_side``, frames
+    whose long side is larger come at the size :func:`working_size` gives, scaled (area) in the same
+    pass that converts them to RGB, so a large video costs no full-size RGB frame.
     """
     path = Path(path)
     if stride < 1:
@@ -103,7 +105,10 @@ def read_frames(path: str | os.PathLike, start: int = 0, stop: int | None = None
                     break
                 if i < start or (i - start) % stride or (only is not None and i not in only):
                     continue
-                yield i, frame.to_ndarray(format="rgb24")
+                size = working_size(frame.width, frame.height, max_side)
+                scale = {} if size == (frame.width, frame.height) else dict(width=size[0], height=size[1],
+                                                                             interpolation="AREA")
+                yield i, frame.to_ndarray(format="rgb24", **scale)
         except DataError:
             raise
         except Exception as e:
@@ -362,6 +367,16 @@ def version_videos(work, params, clip_id: str) -> dict:
 
 # --- working sizes -----------------------------------------------------------------------------
 
+def working_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """``(width, height)`` of a frame scaled so that its long side is at most ``max_side`` pixels (the
+    aspect ratio kept, each side rounded, at least 1 pixel); unchanged when it fits or ``max_side`` is
+    None/0. :func:`downscale` and ``read_frames(max_side=...)`` give frames of this size."""
+    if not max_side or max(width, height) <= max_side:
+        return width, height
+    f = max_side / max(width, height)
+    return max(1, round(width * f)), max(1, round(height * f))
+
+
 def downscale(rgb: np.ndarray, max_side: int | None) -> np.ndarray:
     """``rgb`` resized (area interpolation, OpenCV) so that its long side is at most ``max_side`` pixels.
 
@@ -370,10 +385,10 @@ def downscale(rgb: np.ndarray, max_side: int | None) -> np.ndarray:
     import cv2
 
     h, w = rgb.shape[:2]
-    if not max_side or max(h, w) <= max_side:
+    size = working_size(w, h, max_side)
+    if size == (w, h):
         return rgb
-    f = max_side / max(h, w)
-    return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 def downscale_mask(mask: np.ndarray | None, max_side: int | None) -> np.ndarray | None:

@@ -39,7 +39,8 @@ class Scene:
     persons: pd.DataFrame = field(default_factory=lambda: _empty(PERSON_COLUMNS))
     faces: pd.DataFrame = field(default_factory=lambda: _empty(FACE_COLUMNS))
     keypoints: pd.DataFrame = field(default_factory=lambda: _empty(KEYPOINT_COLUMNS))
-    masks: dict[tuple[int, int], dict] = field(default_factory=dict)  # (frame, track_id) -> RLE
+    # (frame, track_id) -> RLE, at the analysis' working size (detect.max_side): rle_decode(rle, scene.shape)
+    masks: dict[tuple[int, int], dict] = field(default_factory=dict)
     pids: dict[int, int] = field(default_factory=dict)
 
     @property
@@ -74,7 +75,7 @@ class Scene:
         out = np.zeros(self.shape, dtype=bool)
         for (f, tid), rle in self.masks.items():
             if f == t and (track_id is None or tid == track_id):
-                out |= rle_decode(rle)
+                out |= rle_decode(rle, self.shape)
         return out
 
 
@@ -146,9 +147,12 @@ def save(scene: Scene, cache_dir: Path, key: str) -> None:
         with atomic_path(paths[name]) as tmp:
             getattr(scene, name).to_parquet(tmp, index=False)
     masks = [[int(f), int(t), rle["counts"]] for (f, t), rle in scene.masks.items()]
+    sizes = {tuple(rle["size"]) for rle in scene.masks.values()} or {(scene.height, scene.width)}
+    if len(sizes) > 1:
+        raise ValueError(f"scene {scene.clip!r}: masks of several sizes {sorted(sizes)}")
     with atomic_path(paths["masks"]) as tmp:
         with gzip.open(tmp, "wt", encoding="utf-8") as fh:
-            json.dump({"size": [scene.height, scene.width], "masks": masks}, fh)
+            json.dump({"size": list(sizes.pop()), "masks": masks}, fh)
     meta = {"clip": scene.clip, "width": scene.width, "height": scene.height, "n_frames": scene.n_frames,
             "fps": scene.fps, "key": key}
     write_text(paths["meta"], json.dumps(meta))
@@ -194,6 +198,28 @@ def _frame_tables(t, tracked, faces, face_tids, *, kps, face_source: str = "dete
     return prow, frow, krow
 
 
+def _to_frame(tracked, faces, kps, to_frame: tuple[float, float]):
+    """Person boxes ``(P, >=4)``, face boxes ``(F, >=4)`` and keypoints ``(P, J, 3)`` of a working-size
+    frame in the frame's pixels (``to_frame``: frame pixels per working pixel, x and y); the same arrays
+    when the frame was not scaled."""
+    if to_frame == (1.0, 1.0):
+        return tracked, faces, kps
+    fx, fy = to_frame
+
+    def scaled(boxes):
+        boxes = np.array(boxes, dtype=np.float64, copy=True)
+        if boxes.size:
+            boxes[:, [0, 2]] *= fx
+            boxes[:, [1, 3]] *= fy
+        return boxes
+
+    kps = np.array(kps, dtype=np.float64, copy=True)
+    if kps.size:
+        kps[..., 0] *= fx
+        kps[..., 1] *= fy
+    return scaled(tracked), scaled(faces), kps
+
+
 def _table(rows: list, columns: list[str]) -> pd.DataFrame:
     if not rows:
         df = _empty(columns)
@@ -210,7 +236,9 @@ def analyze(clip, params, cache_dir: Path, gt: dict | None = None) -> Scene:
     ByteTrack tracks (``params.track``), faces (``params.detect.face``, the anonymizer's detector; for
     persons shorter than ``detect.small_faces_below`` also on upscaled head tiles) assigned to the person
     box that contains them, per-person masks (RLE) and 33 pose keypoints per
-    person box when enabled, then gap filling (``track.max_gap``) of persons and faces. The pids
+    person box when enabled, then gap filling (``track.max_gap``) of persons and faces. All of it runs
+    on frames scaled to ``detect.max_side`` on their long side when they are larger; boxes and
+    keypoints are given in the frame's pixels, masks at that working size. The pids
     come from ``gt`` (``data.load_ground_truth()``), recomputed on every call so that editing the
     ground truth needs no new analysis. A clip without any person gives an empty Scene and a warning.
     """
@@ -218,6 +246,7 @@ def analyze(clip, params, cache_dir: Path, gt: dict | None = None) -> Scene:
 
     from vidanon.core.versions import resolve_device
     from vidanon.io.data import ground_truth_for
+    from vidanon.io.video import working_size
     from vidanon.models import detect
     from vidanon.scene.faces import keyframe_faces, small_faces
     from vidanon.scene.masks import rle_encode
@@ -238,20 +267,25 @@ def analyze(clip, params, cache_dir: Path, gt: dict | None = None) -> Scene:
         tracker = Tracker.from_params(params.track, clip.fps)
         prows, frows, krows, masks = [], [], [], {}
         n_read = 0
+        size = working_size(clip.width, clip.height, d.max_side)
+        to_frame = (clip.width / size[0], clip.height / size[1])  # frame pixels per working pixel (x, y)
         try:
-            frames = tqdm(clip.frames(), total=clip.n_frames, desc=f"analyze {clip.id}", leave=False)
+            frames = tqdm(clip.frames(max_side=d.max_side), total=clip.n_frames, desc=f"analyze {clip.id}",
+                          leave=False)
             for t, rgb, faces, face_detected in keyframe_faces(frames, face_det, d.face_every):
                 n_read += 1
                 boxes = person_det(rgb)
-                boxes = boxes[(boxes[:, 3] - boxes[:, 1]) >= d.min_person_height]
+                boxes = boxes[(boxes[:, 3] - boxes[:, 1]) * to_frame[1] >= d.min_person_height]
                 tracked = tracker.update(boxes)
                 if d.faces and d.small_faces_below and face_detected and len(tracked):  # faces of small persons
-                    tiles = small_faces(rgb, tracked, face_det, faces, max_person_height=d.small_faces_below)
+                    tiles = small_faces(rgb, tracked, face_det, faces,
+                                        max_person_height=d.small_faces_below / to_frame[1])
                     faces = np.concatenate([np.asarray(faces, np.float32).reshape(-1, 5), tiles]) if len(tiles) else faces
                 kps = pose(rgb, tracked) if pose is not None and len(tracked) else np.zeros((len(tracked), 0, 3))
                 if seg is not None and len(tracked):
                     for p, m in zip(tracked, seg(rgb, tracked)):
                         masks[(t, int(p[5]))] = rle_encode(m)
+                tracked, faces, kps = _to_frame(tracked, faces, kps, to_frame)
                 pr, fr, kr = _frame_tables(t, tracked, faces, assign_faces(faces, tracked), kps=kps,
                                            face_source="detected" if face_detected else "interpolated")
                 prows += pr

@@ -156,7 +156,7 @@ def crop_clip(clip, scene, *, clip_index: int, method: str, video_path: Path | N
                 boxes["independent"] = found[int(row.track_id)]
             rle = scene.masks.get((t, int(row.track_id))) if set(LEAK_MODES) & set(modes) else None
             if rle is not None:
-                mask = rle_decode(rle)
+                mask = rle_decode(rle, rgb.shape)
                 boxes |= {m: boxes["aligned"] for m in LEAK_MODES if m in modes}
             for mode, box in boxes.items():
                 if mode not in modes:
