@@ -5,7 +5,7 @@
 at every size) do not flatter the large sizes. Ends with one target line per size and command: per-frame
 time at 1080p at most 1.5x that at 720p, at 4K at most 4x.
 
-    .venv/bin/python benchmarks/bench_resolution.py [--short 4] [--long 64] [--repeat 2] [--commands ...]
+    .venv/bin/python benchmarks/bench_resolution.py [--short 4] [--long 124] [--repeat 3] [--commands ...]
 """
 
 from __future__ import annotations
@@ -55,9 +55,10 @@ def _run(command: str, clip: Path, folder: Path) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--short", type=int, default=4, help="frames of the short clip")
-    # 60 extra frames: with 24, the start-up's noise (about a second) moved the 720p cost by up to 40 %
-    ap.add_argument("--long", type=int, default=64, help="frames of the long clip")
-    ap.add_argument("--repeat", type=int, default=2, help="runs of each command and clip (the fastest counts)")
+    # 120 extra frames and 3 runs: with 60 and 2, the start-up's noise (about half a second a run) still
+    # moved the 720p body-solid cost between 41 and 70 ms a frame from one run of the benchmark to the next
+    ap.add_argument("--long", type=int, default=124, help="frames of the long clip (at most 184)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each command and clip (the fastest counts)")
     ap.add_argument("--commands", nargs="+", default=list(COMMANDS), choices=COMMANDS)
     args = ap.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="bench-resolution-"))

@@ -183,7 +183,7 @@ def run_clips(clip, scene, outputs: list, *, keep_audio: bool = True, overwrite:
             for i, (anon, w) in enumerate(zip(anons, writers)):
                 t0 = time.perf_counter()
                 out = anon.apply(rgb, t, scene)
-                changed[i] += not np.array_equal(out, rgb)
+                changed[i] += _differs(out, rgb)
                 w.write(out)
                 if frames_dir is not None:
                     _write_image(frames_dir / f"{t:06d}.png", out)
@@ -203,6 +203,16 @@ def run_clips(clip, scene, outputs: list, *, keep_audio: bool = True, overwrite:
                 st[key] = int(counts[i].get(source, 0) - before[i].get(source, 0))
         stats.append(st)
     return stats
+
+
+def _differs(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two frames differ in any pixel (OpenCV's max-norm: a few times faster than numpy's
+    array_equal on large frames)."""
+    import cv2
+
+    if a.shape != b.shape:
+        return True
+    return cv2.norm(np.ascontiguousarray(a), np.ascontiguousarray(b), cv2.NORM_INF) > 0
 
 
 def _write_image(path: Path, rgb) -> None:

@@ -273,7 +273,10 @@ def feather_alpha(mask: np.ndarray, feather: int) -> np.ndarray:
         return mask.astype(np.float32)
     # distance of each pixel to the nearest mask pixel
     d = cv2.distanceTransform(cv2.compare(mask.view(np.uint8), 0, cv2.CMP_EQ), cv2.DIST_L2, 3)
-    return np.clip(1.0 - d / (feather + 1.0), 0.0, 1.0).astype(np.float32)
+    # clip(1 - d / (feather + 1), 0, 1) in place (float32; d >= 0, so the upper bound holds already)
+    np.divide(d, feather + 1.0, out=d)
+    np.subtract(1.0, d, out=d)
+    return np.maximum(d, 0.0, out=d)
 
 
 def _filled(new: np.ndarray, shape) -> np.ndarray:
