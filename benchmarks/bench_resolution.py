@@ -6,11 +6,13 @@ at every size) do not flatter the large sizes. Ends with one target line per siz
 time at 1080p at most 1.5x that at 720p, at 4K at most 4x.
 
     .venv/bin/python benchmarks/bench_resolution.py [--short 4] [--long 124] [--repeat 3] [--commands ...]
+        [--peer CHECKOUT]   # e.g. git worktree add /tmp/peer <commit>
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -35,21 +37,22 @@ def _clip(folder: Path, size: tuple[int, int], frames: int) -> Path:
     return out
 
 
-def _time(args: list[str]) -> float:
+def _time(args: list[str], lib: Path | None = None) -> float:
+    env = dict(os.environ, PYTHONPATH=str(lib)) if lib else None  # a peer's package first on the path
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "vidanon", *args], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "vidanon", *args], check=True, capture_output=True, env=env)
     return time.perf_counter() - t0
 
 
-def _run(command: str, clip: Path, folder: Path) -> float:
+def _run(command: str, clip: Path, folder: Path, lib: Path | None = None) -> float:
     out = folder / f"{command}-{clip.stem}"
     if command == "quality":
         blurred = folder / f"face-blur-{clip.stem}.mp4"  # written by the face-blur run before
         if not blurred.is_file():
             _run("face-blur", clip, folder)
         return _time(["quality", "--original", str(clip), "--anonymized", str(blurred), "-o", str(out) + ".csv",
-                      "--max-frames", "0", "--overwrite"])
-    return _time(["anonymize", str(clip), "-o", str(out) + ".mp4", "--method", command, "--overwrite"])
+                      "--max-frames", "0", "--overwrite"], lib)
+    return _time(["anonymize", str(clip), "-o", str(out) + ".mp4", "--method", command, "--overwrite"], lib)
 
 
 def main(argv=None) -> int:
@@ -60,25 +63,42 @@ def main(argv=None) -> int:
     ap.add_argument("--long", type=int, default=124, help="frames of the long clip (at most 184)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each command and clip (the fastest counts)")
     ap.add_argument("--commands", nargs="+", default=list(COMMANDS), choices=COMMANDS)
+    ap.add_argument("--peer", type=Path, default=None, metavar="CHECKOUT",
+                    help="another commit's checkout (e.g. a git worktree): each run of this tree is followed by "
+                         "the same run of the peer's lib/, so that both see the same machine")
     args = ap.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="bench-resolution-"))
     extra = args.long - args.short
-    per_frame: dict[tuple[str, str], float] = {}
-    print(f"{'command':11s} {'size':6s} {'short (s)':>9s} {'long (s)':>9s} {'ms/frame':>9s} {'x 720p':>7s}")
+    trees = {"this tree": None}
+    if args.peer:
+        rev = subprocess.run(["git", "-C", str(args.peer), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True).stdout.strip() or args.peer.name
+        trees[f"peer {rev}"] = args.peer.resolve() / "lib"
+    per_frame: dict[tuple[str, str, str], float] = {}
+    print(f"{'tree':16s} {'command':11s} {'size':6s} {'short (s)':>9s} {'long (s)':>9s} {'ms/frame':>9s} {'x 720p':>7s}")
     for name, size in SIZES.items():
         clips = [_clip(folder, size, n) for n in (args.short, args.long)]
         for command in args.commands:
-            t_short, t_long = (min(_run(command, c, folder) for _ in range(args.repeat)) for c in clips)
-            ms = max(t_long - t_short, 1e-6) / extra * 1000
-            per_frame[command, name] = ms
-            ratio = ms / per_frame[command, "720p"]
-            print(f"{command:11s} {name:6s} {t_short:9.1f} {t_long:9.1f} {ms:9.1f} {ratio:7.2f}", flush=True)
+            runs = {(tree, c): [] for tree in trees for c in clips}
+            for _ in range(args.repeat):  # interleaved: a slower spell of the machine hits both trees
+                for c in clips:
+                    for tree, lib in trees.items():
+                        runs[tree, c].append(_run(command, c, folder, lib))
+            for tree in trees:
+                t_short, t_long = (min(runs[tree, c]) for c in clips)
+                ms = max(t_long - t_short, 1e-6) / extra * 1000
+                per_frame[tree, command, name] = ms
+                ratio = ms / per_frame[tree, command, "720p"]
+                print(f"{tree:16s} {command:11s} {name:6s} {t_short:9.1f} {t_long:9.1f} {ms:9.1f} {ratio:7.2f}",
+                      flush=True)
     for name, goal in GOALS.items():
         px = SIZES[name][0] * SIZES[name][1] / (1280 * 720)
         for command in args.commands:
-            r = per_frame[command, name] / per_frame[command, "720p"]
+            r = per_frame["this tree", command, name] / per_frame["this tree", command, "720p"]
+            peers = "".join(f"   ({tree}: {per_frame[tree, command, name] / per_frame[tree, command, '720p']:.2f}x)"
+                            for tree in trees if tree != "this tree")
             print(f"target {name}-vs-720p-{command}: {r:.2f}x per frame ({px:.2f}x the pixels) "
-                  f"(goal <= {goal}x) {'met' if r <= goal else 'missed'}")
+                  f"(goal <= {goal}x) {'met' if r <= goal else 'missed'}{peers}")
     return 0
 
 
