@@ -127,7 +127,7 @@ def summarize_drift(frames: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-PAIRS_PER_BATCH = 64  # crop pairs read and scored at once
+PAIRS_PER_BATCH = 16  # crop pairs read and scored at once: the perceptual network's activations bound the memory
 
 
 def crop_temporal(crops: pd.DataFrame, perceptual=None) -> pd.DataFrame:
