@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     ap.add_argument("--short", type=int, default=4, help="frames of the short clip")
     # 120 extra frames and 3 runs: with 60 and 2, the start-up's noise (about half a second a run) still
     # moved the 720p body-solid cost between 41 and 70 ms a frame from one run of the benchmark to the next
-    ap.add_argument("--long", type=int, default=124, help="frames of the long clip (at most 184)")
+    ap.add_argument("--long", type=int, default=124, help="frames of the long clip (at most 180: the sample has 240 from frame 60)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each command and clip (the fastest counts)")
     ap.add_argument("--commands", nargs="+", default=list(COMMANDS), choices=COMMANDS)
     ap.add_argument("--peer", type=Path, default=None, metavar="CHECKOUT",

@@ -71,6 +71,7 @@ def test_analysis_at_a_working_size_gives_frame_pixels(two, tmp_path):
         assert box_iou(a, b).max(axis=1).min() > 0.8
     assert {tuple(r["size"]) for r in small.masks.values()} == {(135, 240)}
     assert small.keypoints["x"].between(-48, 528).all() and small.keypoints["x"].max() > 240
+    assert len(small.faces) and small.faces["x2"].max() > 240  # frame pixels, not the working frame's
     assert small.person_mask(0).shape == (270, 480) and small.person_mask(0).any()
     again = scene.analyze(clip, small_params, tmp_path, None)
     assert again.masks[next(iter(again.masks))]["size"] == [135, 240]
